@@ -1,0 +1,23 @@
+"""Broker settings (env prefix `BROKER_`)."""
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from services.app import Runtime
+from services.settings import ServiceSettings
+
+WHITELIST_FILE = Path(__file__).parent / "whitelist" / "whitelist.yaml"
+
+
+class BrokerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BROKER_", extra="ignore")
+
+    jlis_url: str = "http://127.0.0.1:8101"
+    whitelist_file: Path = WHITELIST_FILE
+
+
+def broker_settings(runtime: Runtime) -> BrokerSettings:
+    settings = runtime.settings
+    assert isinstance(settings, BrokerSettings)
+    return settings

@@ -1,0 +1,26 @@
+"""情報提供等記録: who asked whom for which items of which person, when, and what came of it.
+Never the content."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from broker.models import Base
+from services.db import UTCDateTime
+
+
+class ProvisionRecord(Base):
+    __tablename__ = "provision_records"
+    query_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    requester_code: Mapped[str] = mapped_column(String(32))
+    provider_code: Mapped[str] = mapped_column(String(32))
+    procedure_code: Mapped[str] = mapped_column(String(64))
+    item_codes: Mapped[list[str]] = mapped_column(JSON)
+    provider_symbol: Mapped[str | None] = mapped_column(String(32))
+    person_serial: Mapped[str | None] = mapped_column(String(32), index=True)
+    whitelist_version: Mapped[str] = mapped_column(String(32))
+    whitelist_row: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))  # provided | refused | failed
+    outcome_code: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,92 @@
+"""Writing and reading provision records. A record is committed on its own, so a refused
+or failed query is recorded even though the request that caused it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broker.provision_records.models import ProvisionRecord
+from broker.provision_records.schemas import NamedCode, PersonalRecordOut, ProvisionRecordOut
+from broker.registry.models import Institution
+from broker.symbols.service import person_for_symbol
+from broker.whitelist.service import Whitelist
+from services.db import Database, utc_now
+
+
+@dataclass(frozen=True)
+class QueryFacts:
+    """What is known of a query when its outcome is decided."""
+
+    query_id: str
+    requester_code: str
+    provider_code: str
+    procedure_code: str
+    item_codes: list[str]
+    whitelist_version: str
+    whitelist_row: str | None = None
+    person_serial: str | None = None
+    provider_symbol: str | None = None
+
+
+async def record_provision(database: Database, facts: QueryFacts, outcome: str, outcome_code: str) -> None:
+    async with database.sessions() as session:
+        session.add(
+            ProvisionRecord(
+                query_id=facts.query_id,
+                requested_at=utc_now(),
+                requester_code=facts.requester_code,
+                provider_code=facts.provider_code,
+                procedure_code=facts.procedure_code,
+                item_codes=facts.item_codes,
+                provider_symbol=facts.provider_symbol,
+                person_serial=facts.person_serial,
+                whitelist_version=facts.whitelist_version,
+                whitelist_row=facts.whitelist_row,
+                outcome=outcome,
+                outcome_code=outcome_code,
+            )
+        )
+        await session.commit()
+
+
+async def list_provision_records(session: AsyncSession, limit: int) -> list[ProvisionRecordOut]:
+    rows = await session.scalars(select(ProvisionRecord).order_by(ProvisionRecord.requested_at.desc()).limit(limit))
+    return [ProvisionRecordOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def records_for_person(
+    session: AsyncSession, whitelist: Whitelist, institution_code: str, symbol: str
+) -> list[PersonalRecordOut]:
+    """Every record about the person behind `institution_code`'s `symbol` (for My Portal)."""
+    serial = await person_for_symbol(session, institution_code, symbol)
+    if serial is None:
+        return []
+    rows = (
+        await session.scalars(
+            select(ProvisionRecord)
+            .where(ProvisionRecord.person_serial == serial)
+            .order_by(ProvisionRecord.requested_at.desc())
+        )
+    ).all()
+    institutions: dict[str, str] = dict((await session.execute(select(Institution.code, Institution.name))).tuples().all())
+    procedures, items = dict(whitelist.procedures), dict(whitelist.items)
+
+    def named(code: str, names: dict[str, str]) -> NamedCode:
+        return NamedCode(code=code, name=names.get(code, code))
+
+    return [
+        PersonalRecordOut(
+            query_id=row.query_id,
+            requested_at=row.requested_at,
+            requester=named(row.requester_code, institutions),
+            provider=named(row.provider_code, institutions),
+            procedure=named(row.procedure_code, procedures),
+            items=[named(code, items) for code in row.item_codes],
+            outcome=row.outcome,
+            outcome_code=row.outcome_code,
+        )
+        for row in rows
+    ]

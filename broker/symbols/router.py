@@ -1,0 +1,27 @@
+"""HTTP: an intermediate server (or My Portal) exchanges acquisition numbers for its symbols."""
+
+from fastapi import APIRouter, Request
+
+from broker.config import broker_settings
+from broker.symbols.schemas import ObtainSymbolsRequest, ObtainSymbolsResponse
+from broker.symbols.service import obtain_symbols
+from services.app import DbSession, RuntimeDep, SignedCaller
+from services.rbac import require_caller
+
+router = APIRouter(tags=["symbols"])
+
+
+@router.post("/symbols", response_model=ObtainSymbolsResponse)
+async def post_symbols(
+    body: ObtainSymbolsRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, request: Request
+) -> ObtainSymbolsResponse:
+    require_caller(caller, components={"intermediate", "portal"})
+    symbols = await obtain_symbols(
+        session,
+        runtime.client,
+        broker_settings(runtime).jlis_url,
+        request.app.state.symbol_master_key,
+        caller.institution_code,
+        body.acquisition_numbers,
+    )
+    return ObtainSymbolsResponse(symbols=symbols)

@@ -1,0 +1,90 @@
+"""Acquisition numbers (取得番号): how an institution gets its symbol without the broker ever
+seeing an individual number (DOMAIN flow 2). The municipality presents a number over the
+resident-registry link; J-LIS answers with a random single-use ticket bound to the institution;
+only the broker may redeem it, once, for the person's opaque serial.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jlis.acquisition.models import AcquisitionNumber
+from jlis.acquisition.schemas import RedeemedPerson
+from jlis.numbers.check_digit import is_valid_individual_number
+from jlis.numbers.models import IndividualNumber, Residence
+from services.db import utc_now
+from services.problems import BadRequest, Forbidden, NotFound
+
+
+async def person_serial_for_number(session: AsyncSession, individual_number: str) -> str:
+    if not is_valid_individual_number(individual_number):
+        raise BadRequest("individual_number_invalid", "The individual number's check digit is wrong.")
+    record = await session.get(IndividualNumber, individual_number)
+    if record is None:
+        raise NotFound("unknown_individual_number", "No person holds this individual number.")
+    if record.status != "valid":
+        raise Forbidden("number_revoked", "This individual number has been changed and is no longer valid.")
+    return record.person_serial
+
+
+async def issue_acquisition_numbers(
+    session: AsyncSession,
+    for_institution: str,
+    individual_numbers: Sequence[str],
+    ttl_seconds: int,
+    *,
+    residents_of: str | None,
+) -> list[str]:
+    """One ticket per number; with `residents_of`, refuse people who never lived in that city."""
+    now = utc_now()
+    tickets: list[str] = []
+    for index, individual_number in enumerate(individual_numbers):
+        serial = await person_serial_for_number(session, individual_number)
+        if residents_of is not None and await session.get(Residence, (serial, residents_of)) is None:
+            raise Forbidden(
+                "not_a_resident",
+                f"Item {index}: this person has never been a resident of {residents_of}.",
+                index=index,
+            )
+        ticket = secrets.token_hex(16)
+        session.add(
+            AcquisitionNumber(
+                number=ticket,
+                person_serial=serial,
+                for_institution=for_institution,
+                issued_at=now,
+                expires_at=now + timedelta(seconds=ttl_seconds),
+            )
+        )
+        tickets.append(ticket)
+    await session.flush()
+    return tickets
+
+
+async def redeem_acquisition_numbers(session: AsyncSession, tickets: Sequence[str]) -> list[RedeemedPerson]:
+    """Mark each ticket used (atomically, so a ticket redeems once) and return its person serial."""
+    now = utc_now()
+    redeemed: list[RedeemedPerson] = []
+    for index, ticket in enumerate(tickets):
+        result = await session.execute(
+            update(AcquisitionNumber)
+            .where(
+                AcquisitionNumber.number == ticket,
+                AcquisitionNumber.redeemed_at.is_(None),
+                AcquisitionNumber.expires_at > now,
+            )
+            .values(redeemed_at=now)
+            .returning(AcquisitionNumber.person_serial, AcquisitionNumber.for_institution)
+        )
+        row = result.first()
+        if row is None:
+            known = await session.scalar(select(AcquisitionNumber.number).where(AcquisitionNumber.number == ticket))
+            code = "acquisition_number_used_or_expired" if known else "unknown_acquisition_number"
+            raise NotFound(code, f"Item {index}: the acquisition number cannot be redeemed.", index=index)
+        redeemed.append(RedeemedPerson(acquisition_number=ticket, person_serial=row[0], for_institution=row[1]))
+    return redeemed

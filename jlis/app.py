@@ -1,0 +1,29 @@
+"""The J-LIS service: `uvicorn --factory jlis.app:create_app`."""
+
+from fastapi import FastAPI
+
+from jlis.acquisition.router import router as acquisition_router
+from jlis.authentication.router import router as authentication_router
+from jlis.config import JlisSettings
+from jlis.models import Base
+from jlis.numbers.router import router as numbers_router
+from jlis.numbers.service import NumberCipher
+from services.app import Runtime, ServiceIdentity, create_service_app
+from services.keys import load_or_create_secret
+
+IDENTITY = ServiceIdentity("jlis", "地方公共団体情報システム機構 (J-LIS)", "jlis", "jlis")
+
+
+async def _load_number_key(app: FastAPI, runtime: Runtime) -> None:
+    app.state.number_cipher = NumberCipher(load_or_create_secret(runtime.settings.data_dir / "keys" / "number.ff3"))
+
+
+def create_app(settings: JlisSettings | None = None) -> FastAPI:
+    return create_service_app(
+        title="J-LIS",
+        settings=settings or JlisSettings(),
+        identity=IDENTITY,
+        metadata=Base.metadata,
+        routers=[numbers_router, acquisition_router, authentication_router],
+        on_startup=_load_number_key,
+    )

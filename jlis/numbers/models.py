@@ -1,0 +1,37 @@
+"""People as J-LIS knows them: a lifelong serial, the resident code, numbers and residences."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jlis.models import Base
+from services.db import UTCDateTime
+
+
+class Person(Base):
+    """One resident. `serial` is opaque and never changes, even when the number does."""
+
+    __tablename__ = "persons"
+    serial: Mapped[str] = mapped_column(String(32), primary_key=True)
+    resident_code: Mapped[str] = mapped_column(String(11), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IndividualNumber(Base):
+    """A 12-digit individual number (個人番号); history is kept when a number is changed."""
+
+    __tablename__ = "individual_numbers"
+    number: Mapped[str] = mapped_column(String(12), primary_key=True)
+    person_serial: Mapped[str] = mapped_column(ForeignKey("persons.serial"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Residence(Base):
+    """A municipality that has registered this person as its resident (now or before a move)."""
+
+    __tablename__ = "residences"
+    person_serial: Mapped[str] = mapped_column(ForeignKey("persons.serial"), primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,9 @@
+"""The city systems' tables share one MetaData."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from services.db import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()

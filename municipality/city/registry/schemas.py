@@ -1,0 +1,30 @@
+"""Resident registration requests and answers."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+ResidentCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{11}$")]
+
+
+class ResidentIn(BaseModel):
+    resident_code: ResidentCode
+    name: str = Field(min_length=1, max_length=100)
+    address: str = Field(min_length=1, max_length=300)
+    birth_date: date
+    sex: Literal["男", "女"]
+
+
+class RegisterResidentsRequest(BaseModel):
+    residents: list[ResidentIn] = Field(min_length=1, max_length=200_000)
+
+
+class RegisteredResident(BaseModel):
+    resident_code: str
+    address_number: str
+    individual_number: str
+
+
+class RegisterResidentsResponse(BaseModel):
+    residents: list[RegisteredResident]

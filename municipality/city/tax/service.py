@@ -1,0 +1,50 @@
+"""Assessing resident tax and registering its copies (副本) in the intermediate server.
+
+The copy names the person by address number only; the values are what other institutions may
+ask for under the whitelist (taxable income and income-based levy, per tax year).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from municipality.city.config import CitySettings
+from municipality.city.registry.service import address_numbers_for
+from municipality.city.tax.models import TaxAssessment
+from municipality.city.tax.schemas import AssessmentIn
+from services.db import utc_now
+from services.http import ServiceClient
+from services.problems import NotFound
+
+
+async def register_assessments(
+    session: AsyncSession, client: ServiceClient, settings: CitySettings, assessments: Sequence[AssessmentIn]
+) -> int:
+    """Store the assessments and push their copies; returns the number of copies registered."""
+    addresses = await address_numbers_for(session, [a.resident_code for a in assessments])
+    unknown = [index for index, a in enumerate(assessments) if a.resident_code not in addresses]
+    if unknown:
+        raise NotFound("unknown_resident", f"Items {unknown[:20]} name no registered resident.", indexes=unknown[:100])
+    now = utc_now()
+    for a in assessments:
+        await session.merge(TaxAssessment(**a.model_dump(), assessed_at=now))
+    today = date.today().isoformat()
+    copies = [
+        {
+            "address_number": addresses[a.resident_code],
+            "item_code": item_code,
+            "period": str(a.tax_year),
+            "value": value,
+            "as_of": today,
+        }
+        for a in assessments
+        for item_code, value in (("tax.taxable_income", a.taxable_income), ("tax.income_levy", a.income_levy))
+    ]
+    answer = await client.call(
+        "POST", f"{settings.intermediate_url}/copies", {"copies": copies}, upstream="intermediate server"
+    )
+    await session.flush()
+    return int(answer["registered"])

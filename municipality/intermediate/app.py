@@ -1,0 +1,37 @@
+"""A city's intermediate server: `uvicorn --factory municipality.intermediate.app:create_app`."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from municipality.intermediate.access_log.router import router as access_log_router
+from municipality.intermediate.config import IntermediateSettings
+from municipality.intermediate.copies.router import router as copies_router
+from municipality.intermediate.copies.service import load_item_catalogue
+from municipality.intermediate.models import Base
+from municipality.intermediate.provisions.router import router as provisions_router
+from municipality.intermediate.queries.router import router as queries_router
+from municipality.intermediate.staff.router import router as staff_router
+from municipality.intermediate.symbols.router import router as symbols_router
+from services.app import Runtime, ServiceIdentity, create_service_app
+from services.rbac import RoleGrants
+
+ROLES_FILE = Path(__file__).parent / "staff" / "roles.yaml"
+
+
+async def _load_catalogues(app: FastAPI, _runtime: Runtime) -> None:
+    app.state.item_catalogue = load_item_catalogue()
+    app.state.role_grants = RoleGrants.from_yaml(ROLES_FILE)
+
+
+def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
+    settings = settings or IntermediateSettings()
+    identity = ServiceIdentity(settings.municipality_code, settings.municipality_name, "municipality", "intermediate")
+    return create_service_app(
+        title=f"{settings.municipality_name} intermediate server",
+        settings=settings,
+        identity=identity,
+        metadata=Base.metadata,
+        routers=[symbols_router, copies_router, staff_router, queries_router, provisions_router, access_log_router],
+        on_startup=_load_catalogues,
+    )

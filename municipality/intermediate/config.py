@@ -1,0 +1,19 @@
+"""Intermediate server settings (env prefix `INTERMEDIATE_`)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from services.app import Runtime
+from services.settings import ServiceSettings
+
+
+class IntermediateSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INTERMEDIATE_", extra="ignore")
+
+    municipality_code: str = "132136"
+    municipality_name: str = "東村山市"
+
+
+def intermediate_settings(runtime: Runtime) -> IntermediateSettings:
+    settings = runtime.settings
+    assert isinstance(settings, IntermediateSettings)
+    return settings

@@ -1,0 +1,168 @@
+"""Common wiring of a service app: lifespan (keys, database, outbound client, key directory),
+problem handlers, `/health`, `/.well-known/institution`, and the dependencies routers use.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.db import Database
+from services.directory import BrokerDirectory
+from services.http import ServiceClient
+from services.keys import ServiceKeys, load_or_create_keys
+from services.problems import Unauthenticated, install_problem_handlers
+from services.rbac import Caller
+from services.settings import ServiceSettings
+from services.signing import KeyDirectory, SignatureVerifier
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """Which institution this process belongs to and which of its components it is."""
+
+    institution_code: str
+    institution_name: str
+    institution_kind: str  # municipality | jlis | broker | portal
+    component: str  # city | intermediate | jlis | broker | portal
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.institution_code}.{self.component}"
+
+
+@dataclass
+class Runtime:
+    """Everything a running service holds for its lifetime; built in the lifespan, never at import."""
+
+    settings: ServiceSettings
+    identity: ServiceIdentity
+    database: Database
+    keys: ServiceKeys
+    client: ServiceClient
+    directory: KeyDirectory
+    verifier: SignatureVerifier
+
+
+DirectoryFactory = Callable[[Database, ServiceClient, ServiceSettings], KeyDirectory]
+StartupHook = Callable[[FastAPI, Runtime], Awaitable[None]]
+
+
+def broker_directory(_database: Database, client: ServiceClient, settings: ServiceSettings) -> KeyDirectory:
+    return BrokerDirectory(client.http, settings.broker_url)
+
+
+def create_service_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    identity: ServiceIdentity,
+    metadata: MetaData,
+    routers: Sequence[APIRouter],
+    directory_factory: DirectoryFactory = broker_directory,
+    on_startup: StartupHook | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        keys = load_or_create_keys(settings.data_dir / "keys", identity.key_id)
+        database = Database(settings.database_url)
+        await database.create_tables(metadata)
+        client = ServiceClient(keys, settings.request_timeout_seconds)
+        directory = directory_factory(database, client, settings)
+        runtime = Runtime(
+            settings=settings,
+            identity=identity,
+            database=database,
+            keys=keys,
+            client=client,
+            directory=directory,
+            verifier=SignatureVerifier(directory, database, settings.signature_window_seconds),
+        )
+        app.state.runtime = runtime
+        if on_startup is not None:
+            await on_startup(app, runtime)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await database.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    install_problem_handlers(app)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": identity.key_id}
+
+    @app.get("/.well-known/institution", tags=["operations"])
+    async def institution(request: Request) -> dict[str, str]:
+        """Public identity and keys, read by the operator who enrols this component at the broker."""
+        keys: ServiceKeys = request.app.state.runtime.keys
+        return {
+            "institution_code": identity.institution_code,
+            "institution_name": identity.institution_name,
+            "institution_kind": identity.institution_kind,
+            "component": identity.component,
+            "key_id": identity.key_id,
+            "signing_public_key": keys.signing_public_b64(),
+            "encryption_public_key": keys.encryption_public_b64(),
+        }
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async for session in runtime.database.session():
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session)]
+
+
+async def signed_caller(request: Request, runtime: RuntimeDep) -> Caller:
+    body = await request.body()
+    return await runtime.verifier.verify(request.method, str(request.url), request.headers, body)
+
+
+SignedCaller = Annotated[Caller, Depends(signed_caller)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("bearer_token_missing", "Send `Authorization: Bearer <token>`.")
+    return token.strip()
+
+
+def require_operator(request: Request, runtime: RuntimeDep) -> None:
+    """The service's operator (an administrator with the deployment's operator token)."""
+    expected = runtime.settings.operator_token
+    token = bearer_token(request)
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthenticated("operator_token_invalid", "The operator token is wrong or not configured.")
+
+
+Operator = Annotated[None, Depends(require_operator)]
+
+
+def state(request: Request, name: str) -> Any:
+    return getattr(request.app.state, name)
