@@ -1,0 +1,31 @@
+# mynumber-net: `make demo` runs the whole network locally; `make test` runs lint and every test.
+SHELL := /bin/bash
+UV := python3 -m uv
+PY := .venv/bin/python
+
+.PHONY: demo test lint unit integration install secrets clean
+
+.venv/.installed: pyproject.toml uv.lock
+	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.installed
+
+secrets: install
+	$(PY) -m devnet.secrets
+
+demo: install
+	$(PY) -m devnet.demo
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy services jlis broker municipality portal devnet tests bench
+	.venv/bin/lint-imports
+
+test: lint
+	.venv/bin/pytest
+
+clean:
+	rm -rf var .venv .mypy_cache .ruff_cache .pytest_cache

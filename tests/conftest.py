@@ -1,0 +1,23 @@
+"""Root fixtures shared by every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import fresh_database_url
+
+
+@pytest.fixture
+def database_url_factory(tmp_path: Path) -> Iterator[object]:
+    """Call with a label to get a fresh database URL; all are dropped after the test."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+
+        def make(label: str) -> str:
+            return stack.enter_context(fresh_database_url(tmp_path, label))
+
+        yield make
