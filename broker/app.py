@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from broker.config import BrokerSettings, broker_settings
+from broker.config import BrokerSettings
 from broker.models import Base
 from broker.provision_records.router import router as provision_records_router
 from broker.queries.router import router as queries_router
@@ -11,7 +11,7 @@ from broker.registry.service import RegistryDirectory
 from broker.symbols.router import router as symbols_router
 from broker.whitelist.router import router as whitelist_router
 from broker.whitelist.service import Whitelist
-from services.app import Runtime, ServiceIdentity, create_service_app
+from services.app import Runtime, ServiceIdentity, create_service_app, settings_of
 from services.db import Database
 from services.http import ServiceClient
 from services.keys import load_or_create_secret
@@ -27,7 +27,7 @@ def _registry_directory(database: Database, _client: ServiceClient, _settings: S
 
 async def _load_broker_state(app: FastAPI, runtime: Runtime) -> None:
     app.state.symbol_master_key = load_or_create_secret(runtime.settings.data_dir / "keys" / "symbol.master")
-    app.state.whitelist = Whitelist.load(broker_settings(runtime).whitelist_file)
+    app.state.whitelist = Whitelist.load(settings_of(runtime, BrokerSettings).whitelist_file)
 
 
 def create_app(settings: BrokerSettings | None = None) -> FastAPI:

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from services.app import Runtime
 from services.settings import ServiceSettings
 
 WHITELIST_FILE = Path(__file__).parent / "whitelist" / "whitelist.yaml"
@@ -15,9 +14,3 @@ class BrokerSettings(ServiceSettings):
 
     jlis_url: str = "http://127.0.0.1:8101"
     whitelist_file: Path = WHITELIST_FILE
-
-
-def broker_settings(runtime: Runtime) -> BrokerSettings:
-    settings = runtime.settings
-    assert isinstance(settings, BrokerSettings)
-    return settings

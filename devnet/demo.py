@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import sys
-from pathlib import Path
 
 from devnet.compose import ROOT
 from devnet.enrolment import enrol_network
@@ -29,8 +28,10 @@ def print_report(report: LinkageReport, urls: dict[str, str]) -> None:
     print("\n== The resident's provision records in My Portal ==")
     for record in report.steps["portal provision records"].body["records"]:
         items = ", ".join(item["name"] for item in record["items"])
-        print(f"  {record['requested_at']}  {record['requester']['name']} ← {record['provider']['name']}"
-              f"  {record['procedure']['name']}  [{items}]  {record['outcome']} ({record['outcome_code']})")
+        print(
+            f"  {record['requested_at']}  {record['requester']['name']} ← {record['provider']['name']}"
+            f"  {record['procedure']['name']}  [{items}]  {record['outcome']} ({record['outcome_code']})"
+        )
 
 
 def print_curl_walkthrough(report: LinkageReport, urls: dict[str, str]) -> None:
@@ -41,11 +42,13 @@ def print_curl_walkthrough(report: LinkageReport, urls: dict[str, str]) -> None:
     print(f"export ADDRESS_NUMBER={address}")
     print(f"export INDIVIDUAL_NUMBER={report.mover['individual_number']}")
     print("export OPERATOR_TOKEN=$(grep OPERATOR_TOKEN .env | cut -d= -f2)")
-    print(f"curl -s -X POST {urls['higashimurayama-intermediate']}/queries -H \"Authorization: Bearer $STAFF_TOKEN\" "
-          "-H 'Content-Type: application/json' -d '{\"address_number\": \"'$ADDRESS_NUMBER'\", "
-          "\"procedure_code\": \"child_allowance.certification\", \"provider_code\": \"132110\", "
-          "\"item_codes\": [\"tax.taxable_income\", \"tax.income_levy\"]}'")
-    print(f"curl -s {urls['broker']}/provision-records -H \"Authorization: Bearer $OPERATOR_TOKEN\"")
+    print(
+        f'curl -s -X POST {urls["higashimurayama-intermediate"]}/queries -H "Authorization: Bearer $STAFF_TOKEN" '
+        "-H 'Content-Type: application/json' -d '{\"address_number\": \"'$ADDRESS_NUMBER'\", "
+        '"procedure_code": "child_allowance.certification", "provider_code": "132110", '
+        '"item_codes": ["tax.taxable_income", "tax.income_levy"]}\''
+    )
+    print(f'curl -s {urls["broker"]}/provision-records -H "Authorization: Bearer $OPERATOR_TOKEN"')
 
 
 def main() -> int:

@@ -53,8 +53,16 @@ class ScenarioClient:
         self.operator_token = operator_token
         self.http = httpx.Client(timeout=60.0, trust_env=False)
 
-    def call(self, report: LinkageReport | None, name: str, method: str, service: str, path: str,
-             token: str | None = None, json: Any = None) -> Step:
+    def call(
+        self,
+        report: LinkageReport | None,
+        name: str,
+        method: str,
+        service: str,
+        path: str,
+        token: str | None = None,
+        json: Any = None,
+    ) -> Step:
         url = f"{self.urls[service]}{path}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.http.request(method, url, json=json, headers=headers)
@@ -88,49 +96,111 @@ def run_linkage_scenario(
         elif slug == "higashimurayama":
             moved_in = dict(mover, address=synthetic_residents(1, seed * 1000 + 1, prefecture, city)[0]["address"])
             people.append(moved_in)
-        step = client.call(report, f"register residents in {city}", "POST", f"{slug}-city", "/residents", op,
-                           {"residents": people})
+        step = client.call(
+            report, f"register residents in {city}", "POST", f"{slug}-city", "/residents", op, {"residents": people}
+        )
         for registered in client.expect_ok(step)["residents"]:
             if registered["resident_code"] == mover["resident_code"]:
                 report.address_numbers[slug] = registered["address_number"]
                 report.mover["individual_number"] = registered["individual_number"]
         if slug == "kodaira":
             assessments = [
-                {"resident_code": p["resident_code"], "tax_year": tax_year,
-                 "taxable_income": income, "income_levy": levy}
+                {
+                    "resident_code": p["resident_code"],
+                    "tax_year": tax_year,
+                    "taxable_income": income,
+                    "income_levy": levy,
+                }
                 for index, p in enumerate(people)
                 for income, levy in [report.mover_income if p is mover else synthetic_income(seed * 7 + index)]
             ]
-            client.expect_ok(client.call(report, "register 小平市 tax copies", "POST", "kodaira-city",
-                                         "/tax/assessments", op, {"assessments": assessments}))
+            client.expect_ok(
+                client.call(
+                    report,
+                    "register 小平市 tax copies",
+                    "POST",
+                    "kodaira-city",
+                    "/tax/assessments",
+                    op,
+                    {"assessments": assessments},
+                )
+            )
 
     for staff_id, department in (("kosodate-001", "子育て支援課"), ("hoken-001", "保険年金課")):
-        step = client.call(report, f"enrol {staff_id}", "POST", "higashimurayama-intermediate", "/staff", op,
-                           {"staff_id": staff_id, "department": department})
+        step = client.call(
+            report,
+            f"enrol {staff_id}",
+            "POST",
+            "higashimurayama-intermediate",
+            "/staff",
+            op,
+            {"staff_id": staff_id, "department": department},
+        )
         report.staff_tokens[staff_id] = client.expect_ok(step)["token"]
 
     def query(name: str, staff_id: str, procedure: str, provider: str, items: list[str]) -> Step:
-        return client.call(report, name, "POST", "higashimurayama-intermediate", "/queries",
-                           report.staff_tokens[staff_id],
-                           {"address_number": report.address_numbers["higashimurayama"],
-                            "procedure_code": procedure, "provider_code": provider, "item_codes": items})
+        return client.call(
+            report,
+            name,
+            "POST",
+            "higashimurayama-intermediate",
+            "/queries",
+            report.staff_tokens[staff_id],
+            {
+                "address_number": report.address_numbers["higashimurayama"],
+                "procedure_code": procedure,
+                "provider_code": provider,
+                "item_codes": items,
+            },
+        )
 
-    client.expect_ok(query("query 小平市 income for child allowance", "kosodate-001", CHILD_ALLOWANCE,
-                           CITIES["kodaira"][0], INCOME_ITEMS))
-    query("refused: procedure not on the whitelist", "kosodate-001", "child_medical_subsidy.certification",
-          CITIES["kodaira"][0], INCOME_ITEMS)
+    client.expect_ok(
+        query(
+            "query 小平市 income for child allowance",
+            "kosodate-001",
+            CHILD_ALLOWANCE,
+            CITIES["kodaira"][0],
+            INCOME_ITEMS,
+        )
+    )
+    query(
+        "refused: procedure not on the whitelist",
+        "kosodate-001",
+        "child_medical_subsidy.certification",
+        CITIES["kodaira"][0],
+        INCOME_ITEMS,
+    )
     query("refused: item outside the staff role", "hoken-001", CHILD_ALLOWANCE, CITIES["kodaira"][0], INCOME_ITEMS)
-    query("refused: provider holds no symbol for the person", "kosodate-001", CHILD_ALLOWANCE,
-          CITIES["tokorozawa"][0], INCOME_ITEMS)
+    query(
+        "refused: provider holds no symbol for the person",
+        "kosodate-001",
+        CHILD_ALLOWANCE,
+        CITIES["tokorozawa"][0],
+        INCOME_ITEMS,
+    )
 
-    login = client.expect_ok(client.call(report, "J-LIS test login", "POST", "jlis", "/test-logins", None,
-                                         {"individual_number": report.mover["individual_number"]}))
-    session = client.expect_ok(client.call(report, "portal session", "POST", "portal", "/api/session", None,
-                                           {"assertion": login["assertion"]}))
-    client.expect_ok(client.call(report, "portal provision records", "GET", "portal", "/api/me/provision-records",
-                                 session["session_token"]))
+    login = client.expect_ok(
+        client.call(
+            report,
+            "J-LIS test login",
+            "POST",
+            "jlis",
+            "/test-logins",
+            None,
+            {"individual_number": report.mover["individual_number"]},
+        )
+    )
+    session = client.expect_ok(
+        client.call(report, "portal session", "POST", "portal", "/api/session", None, {"assertion": login["assertion"]})
+    )
+    client.expect_ok(
+        client.call(
+            report, "portal provision records", "GET", "portal", "/api/me/provision-records", session["session_token"]
+        )
+    )
     client.expect_ok(client.call(report, "broker provision records", "GET", "broker", "/provision-records", op))
-    client.expect_ok(client.call(report, "東村山市 staff access log", "GET", "higashimurayama-intermediate",
-                                 "/access-log", op))
+    client.expect_ok(
+        client.call(report, "東村山市 staff access log", "GET", "higashimurayama-intermediate", "/access-log", op)
+    )
     client.http.close()
     return report

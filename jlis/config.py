@@ -2,8 +2,6 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from services.app import Runtime
-
 from services.settings import ServiceSettings
 
 
@@ -13,9 +11,3 @@ class JlisSettings(ServiceSettings):
     acquisition_number_ttl_seconds: int = 600
     # Stand-in for card login until the card PKI exists: never enable in production.
     test_login_enabled: bool = False
-
-
-def jlis_settings(runtime: Runtime) -> JlisSettings:
-    settings = runtime.settings
-    assert isinstance(settings, JlisSettings)
-    return settings

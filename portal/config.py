@@ -2,7 +2,6 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from services.app import Runtime
 from services.settings import ServiceSettings
 
 
@@ -11,9 +10,3 @@ class PortalSettings(ServiceSettings):
 
     session_ttl_seconds: int = 900
     jlis_key_id: str = "jlis.jlis"
-
-
-def portal_settings(runtime: Runtime) -> PortalSettings:
-    settings = runtime.settings
-    assert isinstance(settings, PortalSettings)
-    return settings

@@ -8,7 +8,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
@@ -51,6 +51,7 @@ class Runtime:
     verifier: SignatureVerifier
 
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 DirectoryFactory = Callable[[Database, ServiceClient, ServiceSettings], KeyDirectory]
 StartupHook = Callable[[FastAPI, Runtime], Awaitable[None]]
 
@@ -164,5 +165,8 @@ def require_operator(request: Request, runtime: RuntimeDep) -> None:
 Operator = Annotated[None, Depends(require_operator)]
 
 
-def state(request: Request, name: str) -> Any:
-    return getattr(request.app.state, name)
+def settings_of(runtime: Runtime, kind: type[SettingsT]) -> SettingsT:
+    """The runtime's settings as the service's own settings class."""
+    if not isinstance(runtime.settings, kind):
+        raise TypeError(f"{type(runtime.settings).__name__} is not {kind.__name__}")
+    return runtime.settings

@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nacl.public import PrivateKey as X25519PrivateKey
 
@@ -79,8 +78,3 @@ def load_or_create_keys(key_dir: Path, key_id: str) -> ServiceKeys:
 def public_key_from_b64(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(unb64(text))
 
-
-def signing_public_pem(keys: ServiceKeys) -> str:
-    return keys.signing_public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import http_sf
 import httpx
 from http_message_signatures import (
+    HTTPMessageSignaturesException,
     HTTPMessageSigner,
     HTTPMessageVerifier,
-    HTTPMessageSignaturesException,
     InvalidSignature,
     MappingKeyResolver,
     algorithms,
@@ -124,7 +124,9 @@ class SignatureVerifier:
             raise Unauthenticated("signature_invalid", "The signature needs a created time and a nonce.")
         skew = abs(datetime.now(UTC) - datetime.fromtimestamp(created, UTC))
         if skew > self.window:
-            raise Unauthenticated("signature_stale", f"The signature was created {int(skew.total_seconds())} s away from now.")
+            raise Unauthenticated(
+                "signature_stale", f"The signature was created {int(skew.total_seconds())} s away from now."
+            )
         registered = await self.directory.resolve(key_id)
         if registered is None:
             raise Unauthenticated("unknown_key", f"No institution is registered with key {key_id}.")
@@ -173,7 +175,6 @@ def _signature_params(headers: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     entry = parsed.get(SIGNATURE_LABEL) if isinstance(parsed, dict) else None
-    if not entry:
+    if not isinstance(entry, tuple) or len(entry) != 2 or not isinstance(entry[1], dict):
         return {}
-    _members, params = entry
-    return dict(params)
+    return dict(entry[1])

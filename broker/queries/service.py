@@ -68,9 +68,7 @@ async def relay_query(
     if serial is None:
         raise await refuse(NotFound("unknown_symbol", "The requester's symbol is not known to the network."), facts)
     if provider_symbol is None:
-        raise await refuse(
-            NotFound("no_symbol_at_provider", f"{provider.code} holds no data on this person."), facts
-        )
+        raise await refuse(NotFound("no_symbol_at_provider", f"{provider.code} holds no data on this person."), facts)
     endpoint = await session.get(Component, f"{provider.code}.intermediate")
     if endpoint is None:
         raise await refuse(NotFound("provider_has_no_server", f"{provider.code} has no intermediate server."), facts)

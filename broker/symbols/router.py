@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Request
 
-from broker.config import broker_settings
+from broker.config import BrokerSettings
 from broker.symbols.schemas import ObtainSymbolsRequest, ObtainSymbolsResponse
 from broker.symbols.service import obtain_symbols
-from services.app import DbSession, RuntimeDep, SignedCaller
+from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
 router = APIRouter(tags=["symbols"])
@@ -19,7 +19,7 @@ async def post_symbols(
     symbols = await obtain_symbols(
         session,
         runtime.client,
-        broker_settings(runtime).jlis_url,
+        settings_of(runtime, BrokerSettings).jlis_url,
         request.app.state.symbol_master_key,
         caller.institution_code,
         body.acquisition_numbers,

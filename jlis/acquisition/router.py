@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from jlis.acquisition.schemas import AcquisitionRequest, AcquisitionResponse, RedeemRequest, RedeemResponse
 from jlis.acquisition.service import issue_acquisition_numbers, redeem_acquisition_numbers
-from jlis.config import jlis_settings
-from services.app import DbSession, RuntimeDep, SignedCaller
+from jlis.config import JlisSettings
+from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
 router = APIRouter(tags=["acquisition numbers"])
@@ -20,7 +20,7 @@ async def post_acquisition_numbers(
         session,
         caller.institution_code,
         body.individual_numbers,
-        jlis_settings(runtime).acquisition_number_ttl_seconds,
+        settings_of(runtime, JlisSettings).acquisition_number_ttl_seconds,
         residents_of=caller.institution_code,
     )
     return AcquisitionResponse(acquisition_numbers=tickets)

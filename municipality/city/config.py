@@ -2,7 +2,6 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from services.app import Runtime
 from services.settings import ServiceSettings
 
 
@@ -13,9 +12,3 @@ class CitySettings(ServiceSettings):
     municipality_name: str = "東村山市"
     jlis_url: str = "http://127.0.0.1:8101"
     intermediate_url: str = "http://127.0.0.1:8112"
-
-
-def city_settings(runtime: Runtime) -> CitySettings:
-    settings = runtime.settings
-    assert isinstance(settings, CitySettings)
-    return settings

@@ -2,7 +2,6 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from services.app import Runtime
 from services.settings import ServiceSettings
 
 
@@ -11,9 +10,3 @@ class IntermediateSettings(ServiceSettings):
 
     municipality_code: str = "132136"
     municipality_name: str = "東村山市"
-
-
-def intermediate_settings(runtime: Runtime) -> IntermediateSettings:
-    settings = runtime.settings
-    assert isinstance(settings, IntermediateSettings)
-    return settings

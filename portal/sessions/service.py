@@ -23,9 +23,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def open_session(
-    session: AsyncSession, runtime: Runtime, settings: PortalSettings, assertion: str
-) -> SessionOut:
+async def open_session(session: AsyncSession, runtime: Runtime, settings: PortalSettings, assertion: str) -> SessionOut:
     jlis_key = await runtime.directory.resolve(settings.jlis_key_id)
     if jlis_key is None or jlis_key.institution_kind != "jlis":
         raise Unauthenticated("identity_provider_unknown", "J-LIS is not registered on the network.")

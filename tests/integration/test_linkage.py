@@ -102,7 +102,10 @@ def test_resident_sees_who_received_their_data_in_my_portal(live_network: LiveNe
     assert provided[0]["requester"] == {"code": "132136", "name": "東村山市"}
     assert provided[0]["provider"] == {"code": "132110", "name": "小平市"}
     assert provided[0]["procedure"]["name"] == "児童手当の認定"
-    assert {item["name"] for item in provided[0]["items"]} == {"総所得金額等（地方税関係情報）", "所得割額（地方税関係情報）"}
+    assert {item["name"] for item in provided[0]["items"]} == {
+        "総所得金額等（地方税関係情報）",
+        "所得割額（地方税関係情報）",
+    }
     assert {r["outcome_code"] for r in records} >= {"not_on_whitelist", "no_symbol_at_provider"}
     assert all("symbol" not in key for record in records for key in record)
 
@@ -113,6 +116,11 @@ def test_every_staff_read_and_refusal_is_in_the_access_log(live_network: LiveNet
     entries = {(e["staff_id"], e["department"], e["procedure_code"], e["outcome"]) for e in log["entries"]}
     assert ("kosodate-001", "子育て支援課", CHILD_ALLOWANCE, "read") in entries
     assert ("hoken-001", "保険年金課", CHILD_ALLOWANCE, "refused:item_not_permitted_for_role") in entries
-    assert ("kosodate-001", "子育て支援課", "child_medical_subsidy.certification", "refused:not_on_whitelist") in entries
+    assert (
+        "kosodate-001",
+        "子育て支援課",
+        "child_medical_subsidy.certification",
+        "refused:not_on_whitelist",
+    ) in entries
     assert all(e["address_number"] == address_number for e in log["entries"])
     assert log["intact"] is True

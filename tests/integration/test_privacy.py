@@ -20,7 +20,9 @@ from tests.integration.database_dump import dump_database
 pytestmark = pytest.mark.integration
 
 INTERMEDIATE_SERVERS = ["higashimurayama-intermediate", "kodaira-intermediate", "tokorozawa-intermediate"]
-BASIC_FOUR_COLUMN = re.compile(r"name|address(?!_number)|addr(?!ess_number)|sex|gender|birth|dob|kana|氏名|住所|性別|生年月日", re.IGNORECASE)
+BASIC_FOUR_COLUMN = re.compile(
+    r"name|address(?!_number)|addr(?!ess_number)|sex|gender|birth|dob|kana|氏名|住所|性別|生年月日", re.IGNORECASE
+)
 TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 

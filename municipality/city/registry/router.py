@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from municipality.city.config import city_settings
+from municipality.city.config import CitySettings
 from municipality.city.registry.schemas import RegisterResidentsRequest, RegisterResidentsResponse
 from municipality.city.registry.service import register_residents
-from services.app import DbSession, Operator, RuntimeDep
+from services.app import DbSession, Operator, RuntimeDep, settings_of
 
 router = APIRouter(tags=["resident registry"])
 
@@ -14,5 +14,5 @@ router = APIRouter(tags=["resident registry"])
 async def post_residents(
     body: RegisterResidentsRequest, _operator: Operator, session: DbSession, runtime: RuntimeDep
 ) -> RegisterResidentsResponse:
-    residents = await register_residents(session, runtime.client, city_settings(runtime), body.residents)
+    residents = await register_residents(session, runtime.client, settings_of(runtime, CitySettings), body.residents)
     return RegisterResidentsResponse(residents=residents)

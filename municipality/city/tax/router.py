@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from municipality.city.config import city_settings
+from municipality.city.config import CitySettings
 from municipality.city.tax.schemas import RegisterAssessmentsRequest, RegisterAssessmentsResponse
 from municipality.city.tax.service import register_assessments
-from services.app import DbSession, Operator, RuntimeDep
+from services.app import DbSession, Operator, RuntimeDep, settings_of
 
 router = APIRouter(prefix="/tax", tags=["resident tax"])
 
@@ -14,5 +14,7 @@ router = APIRouter(prefix="/tax", tags=["resident tax"])
 async def post_assessments(
     body: RegisterAssessmentsRequest, _operator: Operator, session: DbSession, runtime: RuntimeDep
 ) -> RegisterAssessmentsResponse:
-    registered = await register_assessments(session, runtime.client, city_settings(runtime), body.assessments)
+    registered = await register_assessments(
+        session, runtime.client, settings_of(runtime, CitySettings), body.assessments
+    )
     return RegisterAssessmentsResponse(assessments=len(body.assessments), copies_registered=registered)

@@ -76,7 +76,5 @@ async def read_access_log(database: Database, limit: int) -> tuple[list[StaffAcc
     """The newest `limit` entries and the index of the first broken link in the whole chain."""
     async with database.sessions() as session:
         entries = (await session.scalars(select(StaffAccess).order_by(StaffAccess.seq))).all()
-    broken = first_broken_link(
-        (e.previous_hash, e.entry_hash, _chained_fields(e.at, e, e.outcome)) for e in entries
-    )
+    broken = first_broken_link((e.previous_hash, e.entry_hash, _chained_fields(e.at, e, e.outcome)) for e in entries)
     return list(entries[-limit:]), broken

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Request
 
-from municipality.intermediate.config import intermediate_settings
+from municipality.intermediate.config import IntermediateSettings
 from municipality.intermediate.copies.schemas import RegisterCopiesRequest, RegisterCopiesResponse
 from municipality.intermediate.copies.service import register_copies
-from services.app import DbSession, RuntimeDep, SignedCaller
+from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
 router = APIRouter(tags=["DBM copies"])
@@ -15,6 +15,8 @@ router = APIRouter(tags=["DBM copies"])
 async def post_copies(
     body: RegisterCopiesRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, request: Request
 ) -> RegisterCopiesResponse:
-    require_caller(caller, components={"city"}, institution_code=intermediate_settings(runtime).municipality_code)
+    require_caller(
+        caller, components={"city"}, institution_code=settings_of(runtime, IntermediateSettings).municipality_code
+    )
     registered = await register_copies(session, request.app.state.item_catalogue, body.copies)
     return RegisterCopiesResponse(registered=registered)

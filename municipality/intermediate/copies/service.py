@@ -34,14 +34,14 @@ async def register_copies(session: AsyncSession, catalogue: dict[str, Any], copi
         if copy.item_code not in catalogue
     ]
     if errors:
-        raise BadRequest("copy_batch_rejected", f"{len(errors)} rows are invalid; nothing was registered.", errors=errors[:100])
+        raise BadRequest(
+            "copy_batch_rejected", f"{len(errors)} rows are invalid; nothing was registered.", errors=errors[:100]
+        )
     now = utc_now()
     existing = {
         (c.address_number, c.item_code, c.period): c
         for c in (
-            await session.scalars(
-                select(Copy).where(Copy.address_number.in_({copy.address_number for copy in copies}))
-            )
+            await session.scalars(select(Copy).where(Copy.address_number.in_({copy.address_number for copy in copies})))
         ).all()
     }
     for copy in copies:

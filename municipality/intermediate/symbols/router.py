@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from municipality.intermediate.config import intermediate_settings
+from municipality.intermediate.config import IntermediateSettings
 from municipality.intermediate.symbols.schemas import ObtainSymbolsRequest, ObtainSymbolsResponse
 from municipality.intermediate.symbols.service import obtain_symbols
-from services.app import DbSession, RuntimeDep, SignedCaller
+from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
 router = APIRouter(tags=["FGU symbols"])
@@ -15,6 +15,8 @@ router = APIRouter(tags=["FGU symbols"])
 async def post_symbols(
     body: ObtainSymbolsRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep
 ) -> ObtainSymbolsResponse:
-    require_caller(caller, components={"city"}, institution_code=intermediate_settings(runtime).municipality_code)
+    require_caller(
+        caller, components={"city"}, institution_code=settings_of(runtime, IntermediateSettings).municipality_code
+    )
     registered = await obtain_symbols(session, runtime.client, runtime.settings.broker_url, body.links)
     return ObtainSymbolsResponse(registered=registered)
