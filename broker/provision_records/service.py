@@ -72,7 +72,7 @@ async def records_for_person(
         )
     ).all()
     institutions: dict[str, str] = dict(
-        (await session.execute(select(Institution.code, Institution.name))).tuples().all()
+        (await session.execute(select(Institution.code, Institution.name))).all()
     )
     procedures, items = dict(whitelist.procedures), dict(whitelist.items)
 

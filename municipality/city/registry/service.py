@@ -87,4 +87,4 @@ async def address_numbers_for(session: AsyncSession, resident_codes: Sequence[st
             AddressRecord.resident_code.in_(list(resident_codes))
         )
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
