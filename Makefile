@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := python3 -m uv
 PY := .venv/bin/python
 
-.PHONY: demo test lint unit integration install secrets clean
+.PHONY: demo test lint install secrets wheels compose-up compose-down compose-test clean
 
 .venv/.installed: pyproject.toml uv.lock
 	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -26,6 +26,19 @@ lint: install
 
 test: lint
 	.venv/bin/pytest
+
+# Containers without a registry: engine, debootstrap bases and wheelhouse cached under var/docker.
+wheels: install
+	$(PY) -m devnet.containers wheels
+
+compose-up: install
+	$(PY) -m devnet.containers up
+
+compose-down: install
+	$(PY) -m devnet.containers down
+
+compose-test: install
+	$(PY) -m devnet.containers test
 
 clean:
 	rm -rf var .venv .mypy_cache .ruff_cache .pytest_cache

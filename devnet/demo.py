@@ -51,11 +51,20 @@ def print_curl_walkthrough(report: LinkageReport, urls: dict[str, str]) -> None:
     print(f'curl -s {urls["broker"]}/provision-records -H "Authorization: Bearer $OPERATOR_TOKEN"')
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, and SIGTERM from a supervisor, both stop every service (a shell that starts the demo
+    # in the background leaves SIGINT ignored, so the handler is set explicitly).
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     secrets = ensure_env_file()
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
-    network = LocalNetwork(var_dir=DEMO_DIR, variables={**os.environ, **secrets})
+    variables = {**os.environ, **secrets, "JLIS_TEST_LOGIN_ENABLED": "true"}
+    network = LocalNetwork(var_dir=DEMO_DIR, variables=variables)
     print(f"Starting {len(network.services)} services from compose.yaml (logs in {DEMO_DIR / 'logs'}) …")
     with network:
         for name, url in network.urls.items():

@@ -119,7 +119,7 @@ class LocalNetwork:
         base_environment = {k: v for k, v in os.environ.items() if not k.endswith(("_DATABASE_URL", "_DATA_DIR"))}
         for service in self.services.values():
             log = service.log_path.open("ab")
-            service.process = subprocess.Popen(  # noqa: S603 - our own command from compose.yaml
+            service.process = subprocess.Popen(
                 self.command_for(service),
                 cwd=ROOT,
                 env={**base_environment, **self.environment_for(service)},

@@ -71,9 +71,7 @@ async def records_for_person(
             .order_by(ProvisionRecord.requested_at.desc())
         )
     ).all()
-    institutions: dict[str, str] = dict(
-        (await session.execute(select(Institution.code, Institution.name))).all()
-    )
+    institutions: dict[str, str] = dict((await session.execute(select(Institution.code, Institution.name))).all())
     procedures, items = dict(whitelist.procedures), dict(whitelist.items)
 
     def named(code: str, names: dict[str, str]) -> NamedCode:

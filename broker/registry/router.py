@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from broker.registry.schemas import InstitutionIn, InstitutionOut, KeyOut
+from broker.registry.schemas import InstitutionIn, InstitutionOut
 from broker.registry.service import find_key, get_institution, list_institutions, register_institution
 from services.app import DbSession, Operator
 from services.problems import NotFound
+from services.signing import RegisteredKey
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -25,9 +26,9 @@ async def get_one_institution(code: str, session: DbSession) -> InstitutionOut:
     return await get_institution(session, code)
 
 
-@router.get("/keys/{key_id}", response_model=KeyOut)
-async def get_key(key_id: str, session: DbSession) -> KeyOut:
+@router.get("/keys/{key_id}", response_model=RegisteredKey)
+async def get_key(key_id: str, session: DbSession) -> RegisteredKey:
     registered = await find_key(session, key_id)
     if registered is None:
         raise NotFound("unknown_key", f"No component is registered with key {key_id}.")
-    return KeyOut.model_validate(registered, from_attributes=True)
+    return registered

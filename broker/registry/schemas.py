@@ -37,14 +37,3 @@ class InstitutionOut(BaseModel):
     name: str
     kind: str
     components: list[ComponentOut]
-
-
-class KeyOut(BaseModel):
-    key_id: str
-    institution_code: str
-    institution_name: str
-    institution_kind: str
-    component: str
-    base_url: str
-    signing_public_key: str
-    encryption_public_key: str

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.symbols.models import InstitutionSymbol
 from services.db import utc_now
 from services.http import ServiceClient
-from services.problems import Forbidden
 
 CURRENT_EPOCH = 1
 
@@ -48,17 +47,11 @@ async def obtain_symbols(
     answer = await client.call(
         "POST",
         f"{jlis_url}/acquisition-numbers/redeem",
-        {"acquisition_numbers": list(acquisition_numbers)},
+        {"for_institution": institution_code, "acquisition_numbers": list(acquisition_numbers)},
         upstream="J-LIS",
     )
     symbols: list[str] = []
-    for index, person in enumerate(answer["persons"]):
-        if person["for_institution"] != institution_code:
-            raise Forbidden(
-                "acquisition_number_not_yours",
-                f"Item {index}: this acquisition number was issued to another institution.",
-                index=index,
-            )
+    for person in answer["persons"]:
         serial = person["person_serial"]
         existing = await symbol_for_person(session, institution_code, serial)
         if existing is None:

@@ -29,4 +29,5 @@ async def post_acquisition_numbers(
 @router.post("/acquisition-numbers/redeem", response_model=RedeemResponse)
 async def post_redeem(body: RedeemRequest, caller: SignedCaller, session: DbSession) -> RedeemResponse:
     require_caller(caller, components={"broker"}, kinds={"broker"})
-    return RedeemResponse(persons=await redeem_acquisition_numbers(session, body.acquisition_numbers))
+    persons = await redeem_acquisition_numbers(session, body.for_institution, body.acquisition_numbers)
+    return RedeemResponse(persons=persons)

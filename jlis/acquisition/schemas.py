@@ -18,6 +18,7 @@ class AcquisitionResponse(BaseModel):
 
 
 class RedeemRequest(BaseModel):
+    for_institution: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
     acquisition_numbers: list[AcquisitionNumberText] = Field(min_length=1, max_length=10_000)
 
 

@@ -66,8 +66,14 @@ async def issue_acquisition_numbers(
     return tickets
 
 
-async def redeem_acquisition_numbers(session: AsyncSession, tickets: Sequence[str]) -> list[RedeemedPerson]:
-    """Mark each ticket used (atomically, so a ticket redeems once) and return its person serial."""
+async def redeem_acquisition_numbers(
+    session: AsyncSession, for_institution: str, tickets: Sequence[str]
+) -> list[RedeemedPerson]:
+    """Mark each ticket used (atomically, so a ticket redeems once) and return its person serial.
+
+    Only tickets issued to `for_institution` redeem: another institution's ticket is refused
+    without being used up.
+    """
     now = utc_now()
     redeemed: list[RedeemedPerson] = []
     for index, ticket in enumerate(tickets):
@@ -75,6 +81,7 @@ async def redeem_acquisition_numbers(session: AsyncSession, tickets: Sequence[st
             update(AcquisitionNumber)
             .where(
                 AcquisitionNumber.number == ticket,
+                AcquisitionNumber.for_institution == for_institution,
                 AcquisitionNumber.redeemed_at.is_(None),
                 AcquisitionNumber.expires_at > now,
             )
@@ -83,7 +90,13 @@ async def redeem_acquisition_numbers(session: AsyncSession, tickets: Sequence[st
         )
         row = result.first()
         if row is None:
-            known = await session.scalar(select(AcquisitionNumber.number).where(AcquisitionNumber.number == ticket))
+            known = await session.get(AcquisitionNumber, ticket)
+            if known is not None and known.for_institution != for_institution:
+                raise Forbidden(
+                    "acquisition_number_not_yours",
+                    f"Item {index}: this acquisition number was issued to another institution.",
+                    index=index,
+                )
             code = "acquisition_number_used_or_expired" if known else "unknown_acquisition_number"
             raise NotFound(code, f"Item {index}: the acquisition number cannot be redeemed.", index=index)
         redeemed.append(RedeemedPerson(acquisition_number=ticket, person_serial=row[0], for_institution=row[1]))

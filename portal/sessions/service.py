@@ -16,7 +16,7 @@ from portal.sessions.schemas import SessionOut
 from services.app import Runtime
 from services.db import utc_now
 from services.keys import public_key_from_b64
-from services.problems import Unauthenticated
+from services.problems import Unauthenticated, UpstreamError
 
 
 def _digest(token: str) -> str:
@@ -38,12 +38,17 @@ async def open_session(session: AsyncSession, runtime: Runtime, settings: Portal
         )
     except jwt.PyJWTError as exc:
         raise Unauthenticated("assertion_invalid", f"The login assertion is not valid: {exc}") from exc
-    answer = await runtime.client.call(
-        "POST",
-        f"{settings.broker_url}/symbols",
-        {"acquisition_numbers": [claims["acquisition_number"]]},
-        upstream="broker",
-    )
+    try:
+        answer = await runtime.client.call(
+            "POST",
+            f"{settings.broker_url}/symbols",
+            {"acquisition_numbers": [claims["acquisition_number"]]},
+            upstream="broker",
+        )
+    except UpstreamError as error:
+        if error.code in ("acquisition_number_used_or_expired", "unknown_acquisition_number"):
+            raise Unauthenticated("assertion_used", "This login assertion was already used; log in again.") from error
+        raise
     token = secrets.token_urlsafe(32)
     now = utc_now()
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)

@@ -41,7 +41,11 @@ def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNetwo
     var_dir: Path = tmp_path_factory.mktemp("network")
     network = LocalNetwork(
         var_dir=var_dir,
-        variables={"OPERATOR_TOKEN": OPERATOR_TOKEN, "POSTGRES_PASSWORD": "unused-locally"},
+        variables={
+            "OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "POSTGRES_PASSWORD": "unused-locally",
+            "JLIS_TEST_LOGIN_ENABLED": "true",
+        },
         use_free_ports=True,
         postgres_url=TEST_POSTGRES_URL or None,
         database_prefix=f"mn_it_{uuid.uuid4().hex[:6]}_",
