@@ -58,5 +58,7 @@ def upstream_error(response: httpx.Response, upstream: str) -> UpstreamError:
         problem = {}
     code = str(problem.get("code") or "upstream_error")
     detail = str(problem.get("detail") or f"{upstream} answered {response.status_code}.")
-    status = response.status_code if response.status_code < 500 else 502
+    # A refusal (4xx) or an unavailable/slow service further on (503/504) passes through as it is;
+    # anything else the callee got wrong is our bad gateway.
+    status = response.status_code if response.status_code < 500 or response.status_code in (503, 504) else 502
     return UpstreamError(code, detail, status=status, upstream=upstream)

@@ -77,4 +77,3 @@ def load_or_create_keys(key_dir: Path, key_id: str) -> ServiceKeys:
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(unb64(text))
-

@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,14 +37,20 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def _run_admin(sql: str) -> None:
+    """Run in a thread of its own, so it works from sync code and from inside a running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _admin(sql)).result()
+
+
 def create_postgres_database(name: str) -> str:
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _run_admin(f'CREATE DATABASE "{name}"')
     return f"{TEST_POSTGRES_URL}/{name}"
 
 
 def drop_postgres_database(name: str) -> None:
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

@@ -73,8 +73,10 @@ async def log_staff_access(database: Database, facts: AccessFacts, outcome: str)
 
 
 async def read_access_log(database: Database, limit: int) -> tuple[list[StaffAccess], int | None]:
-    """The newest `limit` entries and the index of the first broken link in the whole chain."""
+    """The newest `limit` entries and the `seq` of the first entry whose link in the whole chain
+    is broken: the number operators see on each entry (a position in the chain would not match
+    it, since `seq` starts at 1 and may have gaps)."""
     async with database.sessions() as session:
         entries = (await session.scalars(select(StaffAccess).order_by(StaffAccess.seq))).all()
     broken = first_broken_link((e.previous_hash, e.entry_hash, _chained_fields(e.at, e, e.outcome)) for e in entries)
-    return list(entries[-limit:]), broken
+    return list(entries[-limit:]), None if broken is None else entries[broken].seq
