@@ -17,9 +17,9 @@ import httpx
 
 from devnet.population import synthetic_income, synthetic_residents
 
-CITIES = {  # compose service prefix → (code, prefecture, name)
-    "higashimurayama": ("132136", "東京都", "東村山市"),
+CITIES = {  # compose service prefix → (code, prefecture, name); 小平市 first: the mover lived there
     "kodaira": ("132110", "東京都", "小平市"),
+    "higashimurayama": ("132136", "東京都", "東村山市"),
     "tokorozawa": ("112089", "埼玉県", "所沢市"),
 }
 CHILD_ALLOWANCE = "child_allowance.certification"
@@ -94,7 +94,8 @@ def run_linkage_scenario(
         if slug == "kodaira":
             people.append(mover)
         elif slug == "higashimurayama":
-            moved_in = dict(mover, address=synthetic_residents(1, seed * 1000 + 1, prefecture, city)[0]["address"])
+            new_address = synthetic_residents(1, seed * 1000 + 1, prefecture, city)[0]["address"]
+            moved_in = dict(mover, address=new_address, moved_in_from=CITIES["kodaira"][0])
             people.append(moved_in)
         step = client.call(
             report, f"register residents in {city}", "POST", f"{slug}-city", "/residents", op, {"residents": people}

@@ -22,6 +22,7 @@ async def post_acquisition_numbers(
         body.individual_numbers,
         settings_of(runtime, JlisSettings).acquisition_number_ttl_seconds,
         residents_of=caller.institution_code,
+        caller=caller.key_id,
     )
     return AcquisitionResponse(acquisition_numbers=tickets)
 

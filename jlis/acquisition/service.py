@@ -17,6 +17,7 @@ from jlis.acquisition.models import AcquisitionNumber
 from jlis.acquisition.schemas import RedeemedPerson
 from jlis.numbers.check_digit import is_valid_individual_number
 from jlis.numbers.models import IndividualNumber, Residence
+from jlis.numbers.service import log_operation
 from services.db import utc_now
 from services.problems import BadRequest, Forbidden, NotFound
 
@@ -39,6 +40,7 @@ async def issue_acquisition_numbers(
     ttl_seconds: int,
     *,
     residents_of: str | None,
+    caller: str | None = None,
 ) -> list[str]:
     """One ticket per number; with `residents_of`, refuse people who never lived in that city."""
     now = utc_now()
@@ -62,6 +64,7 @@ async def issue_acquisition_numbers(
             )
         )
         tickets.append(ticket)
+        await log_operation(session, caller or for_institution, "acquisition", f"for:{for_institution}", serial)
     await session.flush()
     return tickets
 
@@ -100,4 +103,5 @@ async def redeem_acquisition_numbers(
             code = "acquisition_number_used_or_expired" if known else "unknown_acquisition_number"
             raise NotFound(code, f"Item {index}: the acquisition number cannot be redeemed.", index=index)
         redeemed.append(RedeemedPerson(acquisition_number=ticket, person_serial=row[0], for_institution=row[1]))
+        await log_operation(session, "broker", "redeem", f"for:{for_institution}", row[0])
     return redeemed

@@ -15,17 +15,21 @@ class Person(Base):
     __tablename__ = "persons"
     serial: Mapped[str] = mapped_column(String(32), primary_key=True)
     resident_code: Mapped[str] = mapped_column(String(11), unique=True)
+    current_municipality: Mapped[str] = mapped_column(String(6), index=True)
+    number_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IndividualNumber(Base):
-    """A 12-digit individual number (個人番号); history is kept when a number is changed."""
+    """A 12-digit individual number (個人番号). A changed number stays here, revoked, with why."""
 
     __tablename__ = "individual_numbers"
     number: Mapped[str] = mapped_column(String(12), primary_key=True)
     person_serial: Mapped[str] = mapped_column(ForeignKey("persons.serial"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="valid")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Residence(Base):
@@ -35,3 +39,16 @@ class Residence(Base):
     person_serial: Mapped[str] = mapped_column(ForeignKey("persons.serial"), primary_key=True)
     municipality_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NumberOperation(Base):
+    """Every issuance, lookup, transfer and change touching a person's number, and who asked."""
+
+    __tablename__ = "number_operations"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    caller: Mapped[str] = mapped_column(String(100))
+    operation: Mapped[str] = mapped_column(String(32))
+    person_serial: Mapped[str | None] = mapped_column(String(32), index=True)
+    count: Mapped[int] = mapped_column(default=1)
+    outcome: Mapped[str] = mapped_column(String(64))

@@ -1,10 +1,25 @@
-"""HTTP: a municipality's integrated address system asks for its residents' numbers."""
+"""HTTP: a municipality's integrated address system issues, looks up, transfers and changes
+its residents' numbers. No endpoint lists numbers."""
 
 from fastapi import APIRouter, Request
 
-from jlis.numbers.schemas import IssueNumbersRequest, IssueNumbersResponse
-from jlis.numbers.service import issue_individual_numbers
-from services.app import DbSession, SignedCaller
+from jlis.numbers.schemas import (
+    IssueNumbersRequest,
+    IssueNumbersResponse,
+    LookupRequest,
+    LookupResponse,
+    NumberChangeRequest,
+    NumberChangeResponse,
+    TransferRequest,
+    TransferResponse,
+)
+from jlis.numbers.service import (
+    change_individual_number,
+    issue_individual_numbers,
+    look_up_individual_number,
+    transfer_residence,
+)
+from services.app import DbSession, RuntimeDep, SignedCaller
 from services.rbac import require_caller
 
 router = APIRouter(tags=["individual numbers"])
@@ -15,7 +30,56 @@ async def post_individual_numbers(
     body: IssueNumbersRequest, caller: SignedCaller, session: DbSession, request: Request
 ) -> IssueNumbersResponse:
     require_caller(caller, components={"city"}, kinds={"municipality"})
-    numbers = await issue_individual_numbers(
-        session, request.app.state.number_cipher, caller.institution_code, body.resident_codes
+    outcome = await issue_individual_numbers(
+        session,
+        request.app.state.number_cipher,
+        caller.key_id,
+        caller.institution_code,
+        body.resident_codes,
+        all_or_nothing=body.all_or_nothing,
     )
-    return IssueNumbersResponse(numbers=numbers)
+    return IssueNumbersResponse(
+        all_or_nothing=body.all_or_nothing,
+        issued=len(outcome.numbers),
+        numbers=outcome.numbers,
+        rejected=outcome.rejected,
+    )
+
+
+@router.post("/residence-transfers", response_model=TransferResponse)
+async def post_residence_transfers(body: TransferRequest, caller: SignedCaller, session: DbSession) -> TransferResponse:
+    require_caller(caller, components={"city"}, kinds={"municipality"})
+    moved = await transfer_residence(session, caller.key_id, caller.institution_code, body.transfers)
+    return TransferResponse(transferred=moved)
+
+
+@router.post("/individual-numbers/lookup", response_model=LookupResponse)
+async def post_lookup(
+    body: LookupRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep
+) -> LookupResponse:
+    require_caller(caller, components={"city"}, kinds={"municipality"})
+    number = await look_up_individual_number(
+        session, runtime.database, caller.key_id, caller.institution_code, body.resident_code
+    )
+    return LookupResponse(resident_code=body.resident_code, individual_number=number)
+
+
+@router.post("/individual-numbers/changes", response_model=NumberChangeResponse)
+async def post_number_change(
+    body: NumberChangeRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, request: Request
+) -> NumberChangeResponse:
+    require_caller(caller, components={"city"}, kinds={"municipality"})
+    new_number, revoked_at = await change_individual_number(
+        session,
+        runtime.database,
+        request.app.state.number_cipher,
+        caller.key_id,
+        caller.institution_code,
+        body.individual_number,
+        body.reason,
+    )
+    return NumberChangeResponse(
+        individual_number=new_number,
+        previous_number_revoked_at=revoked_at.isoformat(),
+        certificates_revoked=0,
+    )

@@ -18,6 +18,7 @@ class Resident(Base):
     address: Mapped[str] = mapped_column(String(300))
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(8))
+    moved_in_from: Mapped[str | None] = mapped_column(String(6), default=None)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,8 +3,13 @@
 from fastapi import APIRouter
 
 from municipality.city.config import CitySettings
-from municipality.city.registry.schemas import RegisterResidentsRequest, RegisterResidentsResponse
-from municipality.city.registry.service import register_residents
+from municipality.city.registry.schemas import (
+    NumberChangeIn,
+    NumberChangeOut,
+    RegisterResidentsRequest,
+    RegisterResidentsResponse,
+)
+from municipality.city.registry.service import change_individual_number, register_residents
 from services.app import DbSession, Operator, RuntimeDep, settings_of
 
 router = APIRouter(tags=["resident registry"])
@@ -16,3 +21,11 @@ async def post_residents(
 ) -> RegisterResidentsResponse:
     residents = await register_residents(session, runtime.client, settings_of(runtime, CitySettings), body.residents)
     return RegisterResidentsResponse(residents=residents)
+
+
+@router.post("/residents/{resident_code}/number-change", response_model=NumberChangeOut)
+async def post_number_change(
+    resident_code: str, body: NumberChangeIn, _operator: Operator, session: DbSession, runtime: RuntimeDep
+) -> NumberChangeOut:
+    settings = settings_of(runtime, CitySettings)
+    return await change_individual_number(session, runtime.client, settings, resident_code, body.reason)

@@ -14,6 +14,9 @@ class ResidentIn(BaseModel):
     address: str = Field(min_length=1, max_length=300)
     birth_date: date
     sex: Literal["男", "女"]
+    moved_in_from: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="転入: the municipality code of the city the resident left"
+    )
 
 
 class RegisterResidentsRequest(BaseModel):
@@ -28,3 +31,13 @@ class RegisteredResident(BaseModel):
 
 class RegisterResidentsResponse(BaseModel):
     residents: list[RegisteredResident]
+
+
+class NumberChangeIn(BaseModel):
+    reason: Literal["leaked", "misused", "resident_request"]
+
+
+class NumberChangeOut(BaseModel):
+    resident_code: str
+    individual_number: str
+    previous_number_revoked_at: str

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.city.config import CitySettings
 from municipality.city.registry.models import AddressRecord, Resident
-from municipality.city.registry.schemas import RegisteredResident, ResidentIn
+from municipality.city.registry.schemas import NumberChangeOut, RegisteredResident, ResidentIn
 from services.db import utc_now
 from services.http import ServiceClient
-from services.problems import Conflict
+from services.problems import Conflict, NotFound
 
 CHUNK = 1000
 
@@ -35,6 +35,16 @@ async def register_residents(
     now = utc_now()
     session.add_all(Resident(**r.model_dump(), registered_at=now) for r in residents)
     await session.flush()  # residents before the address records that reference them
+    moves = [
+        {"resident_code": r.resident_code, "from_municipality": r.moved_in_from} for r in residents if r.moved_in_from
+    ]
+    for start in range(0, len(moves), CHUNK):
+        await client.call(
+            "POST",
+            f"{settings.jlis_url}/residence-transfers",
+            {"transfers": moves[start : start + CHUNK]},
+            upstream="J-LIS",
+        )
     registered: list[RegisteredResident] = []
     for start in range(0, len(codes), CHUNK):
         registered.extend(await _link_chunk(session, client, settings, codes[start : start + CHUNK]))
@@ -46,7 +56,10 @@ async def _link_chunk(
     session: AsyncSession, client: ServiceClient, settings: CitySettings, codes: list[str]
 ) -> list[RegisteredResident]:
     issued = await client.call(
-        "POST", f"{settings.jlis_url}/individual-numbers", {"resident_codes": codes}, upstream="J-LIS"
+        "POST",
+        f"{settings.jlis_url}/individual-numbers",
+        {"resident_codes": codes, "all_or_nothing": True},
+        upstream="J-LIS",
     )
     numbers = [item["individual_number"] for item in issued["numbers"]]
     records = [
@@ -88,3 +101,26 @@ async def address_numbers_for(session: AsyncSession, resident_codes: Sequence[st
         )
     )
     return dict(rows.all())
+
+
+async def change_individual_number(
+    session: AsyncSession, client: ServiceClient, settings: CitySettings, resident_code: str, reason: str
+) -> NumberChangeOut:
+    """番号変更 at the resident's request or on the city's finding of a leak: J-LIS issues a new
+    number; the address record follows. Symbols and records stay, tied to the same person."""
+    record = await session.scalar(select(AddressRecord).where(AddressRecord.resident_code == resident_code))
+    if record is None:
+        raise NotFound("unknown_resident", "No registered resident has this resident code.")
+    answer = await client.call(
+        "POST",
+        f"{settings.jlis_url}/individual-numbers/changes",
+        {"individual_number": record.individual_number, "reason": reason},
+        upstream="J-LIS",
+    )
+    record.individual_number = answer["individual_number"]
+    await session.flush()
+    return NumberChangeOut(
+        resident_code=resident_code,
+        individual_number=record.individual_number,
+        previous_number_revoked_at=answer["previous_number_revoked_at"],
+    )

@@ -70,7 +70,13 @@ async def test_code_repeated_in_one_request_gets_one_number(network: InProcessNe
     assert numbers[0] == numbers[2] != numbers[1]
 
 
-async def test_a_person_keeps_their_number_when_another_city_registers_them(network: InProcessNetwork) -> None:
+async def test_a_person_keeps_their_number_after_moving_to_another_city(network: InProcessNetwork) -> None:
     [at_kodaira] = await issue_numbers(network, ["12345678901"])
+    async with network.client_for(JLIS, signed_as=HIGASHIMURAYAMA) as higashimurayama:
+        moved = await higashimurayama.post(
+            "/residence-transfers",
+            json={"transfers": [{"resident_code": "12345678901", "from_municipality": "132110"}]},
+        )
     [at_higashimurayama] = await issue_numbers(network, ["12345678901"], city=HIGASHIMURAYAMA)
+    assert moved.status_code == 200
     assert at_higashimurayama == at_kodaira
