@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := python3 -m uv
 PY := .venv/bin/python
 
-.PHONY: demo test lint install secrets wheels compose-up compose-down compose-test clean
+.PHONY: demo test lint bench install secrets wheels compose-up compose-down compose-test clean
 
 .venv/.installed: pyproject.toml uv.lock
 	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -26,6 +26,10 @@ lint: install
 
 test: lint
 	.venv/bin/pytest
+
+# Performance: each script prints its ratio against a baseline measured in the same run.
+bench: install
+	$(PY) -m bench.issuance
 
 # Containers without a registry: engine, debootstrap bases and wheelhouse cached under var/docker.
 wheels: install

@@ -41,6 +41,7 @@ def print_curl_walkthrough(report: LinkageReport, urls: dict[str, str]) -> None:
     print(f"export STAFF_TOKEN={token}")
     print(f"export ADDRESS_NUMBER={address}")
     print(f"export INDIVIDUAL_NUMBER={report.mover['individual_number']}")
+    print(f"export RESIDENT_CODE={report.mover['resident_code']}")
     print("export OPERATOR_TOKEN=$(grep OPERATOR_TOKEN .env | cut -d= -f2)")
     print(
         f'curl -s -X POST {urls["higashimurayama-intermediate"]}/queries -H "Authorization: Bearer $STAFF_TOKEN" '

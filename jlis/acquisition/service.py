@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jlis.acquisition.models import AcquisitionNumber
 from jlis.acquisition.schemas import RedeemedPerson
 from jlis.numbers.check_digit import is_valid_individual_number
-from jlis.numbers.models import IndividualNumber, Residence
-from jlis.numbers.service import log_operation
+from jlis.numbers.models import IndividualNumber
+from jlis.numbers.service import has_lived_in, log_operation
 from services.db import utc_now
 from services.problems import BadRequest, Forbidden, NotFound
 
@@ -47,7 +47,7 @@ async def issue_acquisition_numbers(
     tickets: list[str] = []
     for index, individual_number in enumerate(individual_numbers):
         serial = await person_serial_for_number(session, individual_number)
-        if residents_of is not None and await session.get(Residence, (serial, residents_of)) is None:
+        if residents_of is not None and not await has_lived_in(session, serial, residents_of):
             raise Forbidden(
                 "not_a_resident",
                 f"Item {index}: this person has never been a resident of {residents_of}.",

@@ -1,19 +1,23 @@
-"""Identity proof for My Portal (公的個人認証, JPKI) — for now its test stand-in.
+"""Identity proof for My Portal (公的個人認証, JPKI).
 
 J-LIS vouches for a person to the portal with a short-lived EdDSA-signed JWT that carries an
 acquisition number bound to the portal, never the individual number or the serial; the portal
-redeems it at the broker for its own symbol. Card-certificate login (issue 4) will issue the
-same assertion after checking a challenge signed by the card's authentication key.
+redeems it at the broker for its own symbol. Card login (`jlis.cards`) issues it after checking a
+challenge signed by the card's authentication key; the test login issues the same assertion for
+a bare individual number, in tests and demos only.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jlis.acquisition.service import issue_acquisition_numbers
+from jlis.acquisition.models import AcquisitionNumber
+from jlis.acquisition.service import person_serial_for_number
+from jlis.numbers.service import log_operation
 from services.db import utc_now
 from services.keys import ServiceKeys
 
@@ -21,11 +25,24 @@ PORTAL_INSTITUTION = "portal"
 ASSERTION_TTL_SECONDS = 300
 
 
-async def assert_identity_to_portal(session: AsyncSession, keys: ServiceKeys, individual_number: str) -> str:
-    [ticket] = await issue_acquisition_numbers(
-        session, PORTAL_INSTITUTION, [individual_number], ASSERTION_TTL_SECONDS, residents_of=None
-    )
+async def issue_portal_assertion(session: AsyncSession, keys: ServiceKeys, person_serial: str, *, via: str) -> str:
+    """The login assertion for one person: a signed JWT around a fresh ticket for the portal.
+
+    `via` names the login that vouched (`card-login`, `test-login`) in the number-operations log.
+    """
     now = utc_now()
+    ticket = secrets.token_hex(16)
+    session.add(
+        AcquisitionNumber(
+            number=ticket,
+            person_serial=person_serial,
+            for_institution=PORTAL_INSTITUTION,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=ASSERTION_TTL_SECONDS),
+        )
+    )
+    await log_operation(session, via, "acquisition", f"for:{PORTAL_INSTITUTION}", person_serial)
+    await session.flush()
     claims = {
         "iss": keys.key_id,
         "aud": PORTAL_INSTITUTION,
@@ -34,3 +51,9 @@ async def assert_identity_to_portal(session: AsyncSession, keys: ServiceKeys, in
         "acquisition_number": ticket,
     }
     return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.key_id})
+
+
+async def assert_identity_to_portal(session: AsyncSession, keys: ServiceKeys, individual_number: str) -> str:
+    """The test login: vouch for whoever holds this (valid) number, without a card."""
+    person_serial = await person_serial_for_number(session, individual_number)
+    return await issue_portal_assertion(session, keys, person_serial, via="test-login")

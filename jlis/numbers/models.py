@@ -15,7 +15,7 @@ class Person(Base):
     __tablename__ = "persons"
     serial: Mapped[str] = mapped_column(String(32), primary_key=True)
     resident_code: Mapped[str] = mapped_column(String(11), unique=True)
-    current_municipality: Mapped[str] = mapped_column(String(6), index=True)
+    current_municipality: Mapped[str] = mapped_column(String(6))
     number_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -33,7 +33,7 @@ class IndividualNumber(Base):
 
 
 class Residence(Base):
-    """A municipality that has registered this person as its resident (now or before a move)."""
+    """A municipality this person lived in before a move (the current one is on `Person`)."""
 
     __tablename__ = "residences"
     person_serial: Mapped[str] = mapped_column(ForeignKey("persons.serial"), primary_key=True)

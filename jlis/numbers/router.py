@@ -1,8 +1,11 @@
 """HTTP: a municipality's integrated address system issues, looks up, transfers and changes
 its residents' numbers. No endpoint lists numbers."""
 
-from fastapi import APIRouter, Request
+import json
 
+from fastapi import APIRouter, Request, Response
+
+from jlis.numbers.change import change_individual_number
 from jlis.numbers.schemas import (
     IssueNumbersRequest,
     IssueNumbersResponse,
@@ -14,7 +17,6 @@ from jlis.numbers.schemas import (
     TransferResponse,
 )
 from jlis.numbers.service import (
-    change_individual_number,
     issue_individual_numbers,
     look_up_individual_number,
     transfer_residence,
@@ -28,22 +30,27 @@ router = APIRouter(tags=["individual numbers"])
 @router.post("/individual-numbers", response_model=IssueNumbersResponse)
 async def post_individual_numbers(
     body: IssueNumbersRequest, caller: SignedCaller, session: DbSession, request: Request
-) -> IssueNumbersResponse:
+) -> Response:
     require_caller(caller, components={"city"}, kinds={"municipality"})
     outcome = await issue_individual_numbers(
         session,
-        request.app.state.number_cipher,
+        request.app.state.number_key,
         caller.key_id,
         caller.institution_code,
         body.resident_codes,
         all_or_nothing=body.all_or_nothing,
     )
-    return IssueNumbersResponse(
-        all_or_nothing=body.all_or_nothing,
-        issued=len(outcome.numbers),
-        numbers=outcome.numbers,
-        rejected=outcome.rejected,
-    )
+    # A whole city's answer is built once as JSON rather than as 150,000 validated models.
+    answer = {
+        "all_or_nothing": body.all_or_nothing,
+        "issued": len(outcome.numbers),
+        "numbers": [
+            {"index": index, "resident_code": code, "individual_number": number}
+            for index, code, number in outcome.numbers
+        ],
+        "rejected": [item.model_dump() for item in outcome.rejected],
+    }
+    return Response(json.dumps(answer, ensure_ascii=False), media_type="application/json")
 
 
 @router.post("/residence-transfers", response_model=TransferResponse)
@@ -69,10 +76,10 @@ async def post_number_change(
     body: NumberChangeRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, request: Request
 ) -> NumberChangeResponse:
     require_caller(caller, components={"city"}, kinds={"municipality"})
-    new_number, revoked_at = await change_individual_number(
+    new_number, revoked_at, certificates_revoked = await change_individual_number(
         session,
         runtime.database,
-        request.app.state.number_cipher,
+        request.app.state.number_key,
         caller.key_id,
         caller.institution_code,
         body.individual_number,
@@ -81,5 +88,5 @@ async def post_number_change(
     return NumberChangeResponse(
         individual_number=new_number,
         previous_number_revoked_at=revoked_at.isoformat(),
-        certificates_revoked=0,
+        certificates_revoked=certificates_revoked,
     )

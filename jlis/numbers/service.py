@@ -1,50 +1,85 @@
 """Issuing and changing individual numbers (個人番号の生成・変更).
 
-The first eleven digits are the resident code enciphered with FF3-1 (NIST SP 800-38G rev.1,
-radix 10) under J-LIS's secret key: a keyed permutation of 11-digit strings, so two codes never
-share a number, nobody without the key can compute a number from a code, and consecutive codes
-give unrelated numbers. The twelfth digit is the official check digit. A changed number comes
-from the same key under the next generation's tweak; the person's serial never changes, so their
-symbols and provision records stay theirs.
+A number's first eleven digits are HMAC-SHA256 under J-LIS's secret key of (resident code,
+generation, attempt), reduced to 11 digits; the twelfth is the official check digit. Nobody
+without the key can compute a number from a code, and consecutive codes give unrelated numbers.
+Uniqueness comes from the table of every number ever issued (valid or revoked): a candidate that
+is already taken, or taken twice in one batch, moves to the next attempt. The table, not the
+function, is the authority: the same code keeps its stored number. A changed number is the next
+generation's; the person's serial never changes, so their symbols and records stay theirs.
+See docs/jlis.md for why this and not FF3-1.
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from ff3 import FF3Cipher
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jlis.numbers.check_digit import check_digit
 from jlis.numbers.models import IndividualNumber, NumberOperation, Person, Residence
-from jlis.numbers.schemas import IssuedNumber, RejectedItem, ResidenceTransfer
-from services.db import Database, utc_now
+from jlis.numbers.schemas import RejectedItem, ResidenceTransfer
+from services.db import Database, bulk_insert, utc_now
 from services.problems import BadRequest, Conflict, Forbidden, NotFound
 
-TWEAK = "4a4c49532d4e4f"  # "JLIS-NO": generation 0; the key is the secret
 CHUNK = 5000
+NUMBER_SPACE = 10**11
 
 
-class NumberCipher:
-    """J-LIS's keyed function from resident code (and generation) to an individual number."""
+class NumberKey:
+    """J-LIS's keyed function from (resident code, generation, attempt) to a candidate number."""
 
     def __init__(self, key: bytes) -> None:
-        self._key_hex = key.hex()
-        self._ciphers: dict[int, FF3Cipher] = {0: FF3Cipher(self._key_hex, TWEAK, radix=10)}
+        self._key = key
 
-    def individual_number_for(self, resident_code: str, generation: int = 0) -> str:
-        cipher = self._ciphers.get(generation)
-        if cipher is None:
-            tweak = hashlib.sha256(f"JLIS-NO|{generation}".encode()).hexdigest()[:14]
-            cipher = self._ciphers[generation] = FF3Cipher(self._key_hex, tweak, radix=10)
-        body = cipher.encrypt(resident_code)
+    def candidate(self, resident_code: str, generation: int = 0, attempt: int = 0) -> str:
+        message = f"{resident_code}|{generation}|{attempt}".encode()
+        digest = hmac.digest(self._key, message, "sha256")
+        body = f"{int.from_bytes(digest[:8], 'big') % NUMBER_SPACE:011d}"
         return f"{body}{check_digit(body)}"
+
+
+async def _taken(session: AsyncSession, numbers: Sequence[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(numbers), CHUNK):
+        chunk = numbers[start : start + CHUNK]
+        taken.update(
+            (await session.scalars(select(IndividualNumber.number).where(IndividualNumber.number.in_(chunk)))).all()
+        )
+    return taken
+
+
+async def assign_unique_numbers(session: AsyncSession, key: NumberKey, wanted: dict[str, int]) -> dict[str, str]:
+    """A number never issued before for each resident code (at its generation)."""
+    attempts = dict.fromkeys(wanted, 0)
+    assigned: dict[str, str] = {}
+    pending = list(wanted)
+    while pending:
+        candidates = {code: key.candidate(code, wanted[code], attempts[code]) for code in pending}
+        taken = await _taken(session, list(candidates.values()))
+        claimed = set(assigned.values())
+        retry: list[str] = []
+        for code, number in candidates.items():
+            if number in taken or number in claimed:
+                attempts[code] += 1
+                retry.append(code)
+            else:
+                assigned[code] = number
+                claimed.add(number)
+        pending = retry
+    return assigned
+
+
+async def has_lived_in(session: AsyncSession, person_serial: str, municipality_code: str) -> bool:
+    """Whether the person lives, or once lived, in this municipality."""
+    person = await session.get(Person, person_serial)
+    if person is not None and person.current_municipality == municipality_code:
+        return True
+    return await session.get(Residence, (person_serial, municipality_code)) is not None
 
 
 def resident_code_problem(code: str) -> str | None:
@@ -62,7 +97,7 @@ def resident_code_problem(code: str) -> str | None:
 
 @dataclass
 class IssuanceOutcome:
-    numbers: list[IssuedNumber]
+    numbers: list[tuple[int, str, str]]  # (index in the request, resident code, number), in order
     rejected: list[RejectedItem]
 
 
@@ -85,7 +120,7 @@ async def log_refusal(database: Database, caller: str, operation: str, outcome: 
 
 async def issue_individual_numbers(
     session: AsyncSession,
-    cipher: NumberCipher,
+    key: NumberKey,
     caller: str,
     municipality_code: str,
     resident_codes: Sequence[str],
@@ -133,36 +168,25 @@ async def issue_individual_numbers(
             rejected=[item.model_dump() for item in rejected[:1000]],
         )
     now = utc_now()
-    new_people: list[dict[str, Any]] = []
-    new_numbers: list[dict[str, Any]] = []
-    numbers: dict[str, str] = {}
-    for code in valid:
-        if code in existing:
-            numbers[code] = existing[code][2]
-            continue
-        serial, number = secrets.token_hex(16), cipher.individual_number_for(code)
-        new_people.append(
-            {"serial": serial, "resident_code": code, "current_municipality": municipality_code, "created_at": now}
+    new_codes = [code for code in valid if code not in existing]
+    fresh = await assign_unique_numbers(session, key, dict.fromkeys(new_codes, 0))
+    numbers = {code: existing[code][2] for code in valid if code in existing} | fresh
+    serials = {code: secrets.token_hex(16) for code in new_codes}
+    new_codes.sort(key=serials.__getitem__)  # in serial order, both serial indexes fill sequentially
+    for start in range(0, len(new_codes), CHUNK):
+        chunk = new_codes[start : start + CHUNK]
+        # columns in table order: persons (serial, resident_code, current_municipality,
+        # number_generation, created_at); individual_numbers (number, person_serial, status,
+        # issued_at, revoked_at, revocation_reason)
+        await bulk_insert(session, Person, [(serials[c], c, municipality_code, 0, now) for c in chunk])
+        await bulk_insert(
+            session,
+            IndividualNumber,
+            [(fresh[c], serials[c], "valid", now, None, None) for c in chunk],
         )
-        new_numbers.append({"number": number, "person_serial": serial, "status": "valid", "issued_at": now})
-        numbers[code] = number
-    for start in range(0, len(new_people), CHUNK):
-        await session.execute(insert(Person), new_people[start : start + CHUNK])
-        await session.execute(insert(IndividualNumber), new_numbers[start : start + CHUNK])
-        await session.execute(
-            insert(Residence),
-            [
-                {"person_serial": p["serial"], "municipality_code": municipality_code, "registered_at": now}
-                for p in new_people[start : start + CHUNK]
-            ],
-        )
-    await log_operation(session, caller, "issue", f"issued:{len(numbers)} new:{len(new_people)}", count=len(numbers))
-    issued = [
-        IssuedNumber(index=index, resident_code=code, individual_number=numbers[code])
-        for code, indexes in valid.items()
-        for index in indexes
-    ]
-    issued.sort(key=lambda item: item.index)
+    await log_operation(session, caller, "issue", f"issued:{len(numbers)} new:{len(new_codes)}", count=len(numbers))
+    issued = [(index, code, numbers[code]) for code, indexes in valid.items() for index in indexes]
+    issued.sort()
     return IssuanceOutcome(numbers=issued, rejected=rejected)
 
 
@@ -183,15 +207,17 @@ async def transfer_residence(
                 f"Item {index}: this person is not a resident of {transfer.from_municipality}.",
                 index=index,
             )
+        if await session.get(Residence, (person.serial, person.current_municipality)) is None:
+            session.add(
+                Residence(person_serial=person.serial, municipality_code=person.current_municipality, registered_at=now)
+            )
         person.current_municipality = municipality_code
-        if await session.get(Residence, (person.serial, municipality_code)) is None:
-            session.add(Residence(person_serial=person.serial, municipality_code=municipality_code, registered_at=now))
         await log_operation(session, caller, "transfer", f"from:{transfer.from_municipality}", person.serial)
     await session.flush()
     return len(transfers)
 
 
-async def _require_owner(
+async def require_owner(
     database: Database, caller: str, operation: str, municipality_code: str, person: Person
 ) -> None:
     if person.current_municipality != municipality_code:
@@ -207,7 +233,7 @@ async def look_up_individual_number(
     if person is None:
         await log_refusal(database, caller, "lookup", "refused:unknown_resident_code")
         raise NotFound("unknown_resident_code", "No person has this resident code.")
-    await _require_owner(database, caller, "lookup", municipality_code, person)
+    await require_owner(database, caller, "lookup", municipality_code, person)
     number = await session.scalar(
         select(IndividualNumber.number).where(
             IndividualNumber.person_serial == person.serial, IndividualNumber.status == "valid"
@@ -217,41 +243,3 @@ async def look_up_individual_number(
         raise RuntimeError("a person without a valid number")  # every person has exactly one
     await log_operation(session, caller, "lookup", "answered", person.serial)
     return number
-
-
-async def change_individual_number(
-    session: AsyncSession,
-    database: Database,
-    cipher: NumberCipher,
-    caller: str,
-    municipality_code: str,
-    individual_number: str,
-    reason: str,
-) -> tuple[str, datetime]:
-    """番号変更: a new number for the same person; the old one is kept, revoked, with the reason."""
-    old = await session.get(IndividualNumber, individual_number)
-    if old is None:
-        raise NotFound("unknown_individual_number", "No person holds this individual number.")
-    if old.status != "valid":
-        raise Forbidden("number_revoked", "This individual number has already been changed.")
-    person = await session.get(Person, old.person_serial)
-    if person is None:
-        raise RuntimeError("a number without its person")
-    await _require_owner(database, caller, "change", municipality_code, person)
-    now = utc_now()
-    generation = person.number_generation
-    while True:
-        generation += 1
-        candidate = cipher.individual_number_for(person.resident_code, generation)
-        if await session.get(IndividualNumber, candidate) is None:
-            break
-    await session.execute(
-        update(IndividualNumber)
-        .where(IndividualNumber.number == old.number)
-        .values(status="revoked", revoked_at=now, revocation_reason=reason)
-    )
-    person.number_generation = generation
-    session.add(IndividualNumber(number=candidate, person_serial=person.serial, status="valid", issued_at=now))
-    await log_operation(session, caller, "change", f"changed:{reason}", person.serial)
-    await session.flush()
-    return candidate, now

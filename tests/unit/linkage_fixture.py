@@ -177,8 +177,9 @@ class Linkage:
         resident = synthetic_resident(seed, KODAIRA)
         address_numbers: dict[str, str] = {}
         individual_number = ""
-        for city in CITIES:
-            response = await self.register_residents(city, [resident])
+        for city in CITIES:  # 小平市 first; 東村山市 registers the move-in from it
+            entry = resident if city is KODAIRA else {**resident, "moved_in_from": KODAIRA.code}
+            response = await self.register_residents(city, [entry])
             assert response.status_code == 200, response.text
             [registered] = response.json()["residents"]
             address_numbers[city.slug] = registered["address_number"]

@@ -8,10 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.x509 import ocsp
 from sqlalchemy import select
 
 from jlis.numbers.models import IndividualNumber, NumberOperation
 from tests.support import InProcessNetwork
+from tests.unit.jlis.card_support import authority, certificate, new_card, ocsp_request_for, ocsp_status
 from tests.unit.jlis.network import BROKER, HIGASHIMURAYAMA, JLIS, KODAIRA, issue_numbers, problem_code
 
 BAD_CODES = {
@@ -124,3 +127,15 @@ async def test_old_number_cannot_log_in_to_the_portal(network: InProcessNetwork)
     async with httpx.AsyncClient(transport=network.transport, base_url=f"http://{JLIS}") as browser:
         response = await browser.post("/test-logins", json={"individual_number": old})
     assert (response.status_code, problem_code(response)) == (403, "number_revoked")
+
+
+async def test_number_change_revokes_the_card_certificates(network: InProcessNetwork) -> None:
+    [old] = await issue_numbers(network, ["12345678901"])
+    card = await new_card(network, old)
+    changed = await post(network, "/individual-numbers/changes", {"individual_number": old, "reason": "leaked"})
+    issuing = authority(network).issuing_certificate
+    assert changed.json()["certificates_revoked"] == 2
+    for pem in (card.auth_certificate_pem, card.signing_certificate_pem):
+        _, answer = await ocsp_status(network, ocsp_request_for(certificate(pem), issuing))
+        assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+        assert answer.revocation_reason == x509.ReasonFlags.affiliation_changed
