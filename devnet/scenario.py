@@ -3,18 +3,24 @@
 A resident who lived in 小平市 last year has moved to 東村山市. 東村山市's child-allowance
 staff ask, through the broker, for last year's income from 小平市's copies under 児童手当の認定.
 Then the refusals: off the whitelist, outside the staff role, a city that holds nothing on the
-person. Finally the resident logs in to My Portal and sees who received their data.
+person. Finally the resident logs in to My Portal, with J-LIS's test login and then with an
+individual number card issued at the counter, and sees who received their data.
 """
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from devnet.card import AUTH_KEY, AUTH_PUBLIC_KEY, SIGN_PUBLIC_KEY, card_login, generate_card_keys, load_card_key
 from devnet.population import synthetic_income, synthetic_residents
 
 CITIES = {  # compose service prefix → (code, prefecture, name); 小平市 first: the mover lived there
@@ -199,6 +205,24 @@ def run_linkage_scenario(
             report, "portal provision records", "GET", "portal", "/api/me/provision-records", session["session_token"]
         )
     )
+
+    # The real login: a card from 東村山市's counter, and a challenge signed by its key.
+    with tempfile.TemporaryDirectory() as card_dir:
+        pin = f"{secrets.randbelow(10**4):04d}"
+        paths = generate_card_keys(Path(card_dir), pin)
+        application = {
+            "auth_public_key_pem": paths[AUTH_PUBLIC_KEY].read_text(),
+            "signing_public_key_pem": paths[SIGN_PUBLIC_KEY].read_text(),
+        }
+        counter = f"/residents/{mover['resident_code']}/cards"
+        step = client.call(report, "card issued at the 東村山市 counter", "POST", "higashimurayama-city", counter, op,
+                           application)  # fmt: skip
+        card = client.expect_ok(step)
+        key = load_card_key(paths[AUTH_KEY], pin)
+        card_session = asyncio.run(card_login(urls["jlis"], urls["portal"], key, card["auth_certificate_pem"]))
+    step = client.call(report, "portal provision records (card login)", "GET", "portal",
+                       "/api/me/provision-records", card_session)  # fmt: skip
+    client.expect_ok(step)
     client.expect_ok(client.call(report, "broker provision records", "GET", "broker", "/provision-records", op))
     client.expect_ok(
         client.call(report, "東村山市 staff access log", "GET", "higashimurayama-intermediate", "/access-log", op)

@@ -124,3 +124,13 @@ def test_every_staff_read_and_refusal_is_in_the_access_log(live_network: LiveNet
     ) in entries
     assert all(e["address_number"] == address_number for e in log["entries"])
     assert log["intact"] is True
+
+
+def test_resident_logs_in_with_the_card_from_the_counter_and_sees_the_same_records(live_network: LiveNetwork) -> None:
+    card = live_network.report.steps["card issued at the 東村山市 counter"]
+    by_card = live_network.report.steps["portal provision records (card login)"].body["records"]
+    by_test_login = live_network.report.steps["portal provision records"].body["records"]
+    assert card.status == 201
+    assert "BEGIN CERTIFICATE" in card.body["auth_certificate_pem"]
+    assert {r["query_id"] for r in by_card} == {r["query_id"] for r in by_test_login}
+    assert by_card

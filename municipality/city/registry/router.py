@@ -4,12 +4,14 @@ from fastapi import APIRouter
 
 from municipality.city.config import CitySettings
 from municipality.city.registry.schemas import (
+    CardApplication,
+    IssuedCardOut,
     NumberChangeIn,
     NumberChangeOut,
     RegisterResidentsRequest,
     RegisterResidentsResponse,
 )
-from municipality.city.registry.service import change_individual_number, register_residents
+from municipality.city.registry.service import change_individual_number, issue_card, register_residents
 from services.app import DbSession, Operator, RuntimeDep, settings_of
 
 router = APIRouter(tags=["resident registry"])
@@ -29,3 +31,11 @@ async def post_number_change(
 ) -> NumberChangeOut:
     settings = settings_of(runtime, CitySettings)
     return await change_individual_number(session, runtime.client, settings, resident_code, body.reason)
+
+
+@router.post("/residents/{resident_code}/cards", response_model=IssuedCardOut, status_code=201)
+async def post_card(
+    resident_code: str, body: CardApplication, _operator: Operator, session: DbSession, runtime: RuntimeDep
+) -> IssuedCardOut:
+    settings = settings_of(runtime, CitySettings)
+    return await issue_card(session, runtime.client, settings, resident_code, body)

@@ -41,3 +41,17 @@ class NumberChangeOut(BaseModel):
     resident_code: str
     individual_number: str
     previous_number_revoked_at: str
+
+
+class CardApplication(BaseModel):
+    """At the counter: the public halves of the key pairs the new card generated."""
+
+    auth_public_key_pem: str = Field(min_length=1, max_length=4000)
+    signing_public_key_pem: str = Field(min_length=1, max_length=4000)
+
+
+class IssuedCardOut(BaseModel):
+    card_id: str
+    expires_on: date
+    auth_certificate_pem: str
+    signing_certificate_pem: str

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.city.config import CitySettings
 from municipality.city.registry.models import AddressRecord, Resident
-from municipality.city.registry.schemas import NumberChangeOut, RegisteredResident, ResidentIn
+from municipality.city.registry.schemas import (
+    CardApplication,
+    IssuedCardOut,
+    NumberChangeOut,
+    RegisteredResident,
+    ResidentIn,
+)
 from services.db import utc_now
 from services.http import ServiceClient
 from services.problems import Conflict, NotFound
@@ -124,3 +130,38 @@ async def change_individual_number(
         individual_number=record.individual_number,
         previous_number_revoked_at=answer["previous_number_revoked_at"],
     )
+
+
+async def issue_card(
+    session: AsyncSession,
+    client: ServiceClient,
+    settings: CitySettings,
+    resident_code: str,
+    application: CardApplication,
+) -> IssuedCardOut:
+    """個人番号カードの交付 at the counter: J-LIS certifies the card's keys for this resident, with
+    the registry's name and address in the signing certificate."""
+    row = (
+        await session.execute(
+            select(Resident, AddressRecord.individual_number)
+            .join(AddressRecord, AddressRecord.resident_code == Resident.resident_code)
+            .where(Resident.resident_code == resident_code)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("unknown_resident", "No registered resident has this resident code.")
+    resident, individual_number = row
+    answer = await client.call(
+        "POST",
+        f"{settings.jlis_url}/cards",
+        {
+            "individual_number": individual_number,
+            "auth_public_key_pem": application.auth_public_key_pem,
+            "signing_public_key_pem": application.signing_public_key_pem,
+            "name": resident.name,
+            "address": resident.address,
+            "birth_date": resident.birth_date.isoformat(),
+        },
+        upstream="J-LIS",
+    )
+    return IssuedCardOut.model_validate(answer)
