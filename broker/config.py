@@ -14,3 +14,5 @@ class BrokerSettings(ServiceSettings):
 
     jlis_url: str = "http://127.0.0.1:8101"
     whitelist_file: Path = WHITELIST_FILE
+    # How long a component's previous key still verifies once its next key is active.
+    key_overlap_seconds: int = 86400

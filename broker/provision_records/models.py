@@ -1,9 +1,11 @@
 """情報提供等記録: who asked whom for which items of which person, when, and what came of it.
-Never the content."""
+Never the content.
+
+Each record is also leaf `leaf_index` of the provision log, an RFC 9162 Merkle tree (see `log`)."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
@@ -24,3 +26,5 @@ class ProvisionRecord(Base):
     whitelist_row: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))  # provided | refused | failed
     outcome_code: Mapped[str] = mapped_column(String(64))
+    leaf_index: Mapped[int] = mapped_column(Integer, unique=True)  # dense from 0, in commit order
+    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256(0x00 || canonical JSON of the above)

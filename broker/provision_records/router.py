@@ -1,12 +1,22 @@
-"""HTTP: operators audit provision records; My Portal fetches a resident's own."""
+"""HTTP: operators audit provision records; My Portal fetches a resident's own. The provision
+log (`/provision-log`, RFC 9162) proves to either of them that a record is logged unaltered."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from broker.provision_records.schemas import PersonalRecordsRequest, PersonalRecordsResponse, ProvisionRecordOut
+from broker.provision_records.log import log_consistency, personal_record_inclusion, record_inclusion, signed_tree_head
+from broker.provision_records.schemas import (
+    ConsistencyProofOut,
+    InclusionProofOut,
+    PersonalInclusionRequest,
+    PersonalRecordsRequest,
+    PersonalRecordsResponse,
+    ProvisionRecordOut,
+    TreeHeadOut,
+)
 from broker.provision_records.service import list_provision_records, records_for_person
-from services.app import DbSession, Operator, SignedCaller
+from services.app import DbSession, Operator, RuntimeDep, SignedCaller, require_operator, signed_caller
 from services.rbac import require_caller
 
 router = APIRouter(prefix="/provision-records", tags=["provision records"])
@@ -26,3 +36,51 @@ async def search_personal_records(
     require_caller(caller, components={"portal"}, kinds={"portal"})
     records = await records_for_person(session, request.app.state.whitelist, caller.institution_code, body.symbol)
     return PersonalRecordsResponse(records=records)
+
+
+log_router = APIRouter(prefix="/provision-log", tags=["provision log"])
+
+
+async def require_log_auditor(request: Request, runtime: RuntimeDep) -> None:
+    """The operator (bearer token) or My Portal (signed request) may read tree heads."""
+    if "signature-input" in request.headers:
+        caller = await signed_caller(request, runtime)
+        require_caller(caller, components={"portal"}, kinds={"portal"})
+    else:
+        require_operator(request, runtime)
+
+
+LogAuditor = Annotated[None, Depends(require_log_auditor)]
+
+
+@log_router.get("/tree-head", response_model=TreeHeadOut)
+async def get_tree_head(_auditor: LogAuditor, session: DbSession, runtime: RuntimeDep) -> TreeHeadOut:
+    return await signed_tree_head(session, runtime.keys)
+
+
+@log_router.get("/inclusion", response_model=InclusionProofOut)
+async def get_inclusion(
+    _operator: Operator,
+    session: DbSession,
+    query_id: Annotated[str, Query(min_length=1, max_length=32)],
+    tree_size: Annotated[int | None, Query(ge=0)] = None,
+) -> InclusionProofOut:
+    return await record_inclusion(session, query_id, tree_size)
+
+
+@log_router.post("/inclusion", response_model=InclusionProofOut)
+async def post_personal_inclusion(
+    body: PersonalInclusionRequest, caller: SignedCaller, session: DbSession
+) -> InclusionProofOut:
+    require_caller(caller, components={"portal"}, kinds={"portal"})
+    return await personal_record_inclusion(session, caller.institution_code, body.symbol, body.query_id, body.tree_size)
+
+
+@log_router.get("/consistency", response_model=ConsistencyProofOut)
+async def get_consistency(
+    _auditor: LogAuditor,
+    session: DbSession,
+    first: Annotated[int, Query(ge=0)],
+    second: Annotated[int, Query(ge=0)],
+) -> ConsistencyProofOut:
+    return await log_consistency(session, first, second)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from broker.symbols.schemas import SymbolText
 
@@ -37,6 +37,7 @@ class PersonalRecordOut(BaseModel):
     items: list[NamedCode]
     outcome: str
     outcome_code: str
+    leaf_index: int  # to ask the broker for this record's inclusion proof in the provision log
 
 
 class PersonalRecordsRequest(BaseModel):
@@ -45,3 +46,50 @@ class PersonalRecordsRequest(BaseModel):
 
 class PersonalRecordsResponse(BaseModel):
     records: list[PersonalRecordOut]
+
+
+class TreeHeadOut(BaseModel):
+    """A signed tree head: Ed25519 by `key_id` over services.merkle.TreeHead.signed_message()."""
+
+    tree_size: int
+    root_hash: str  # base64
+    timestamp: int  # ms since the epoch
+    signature: str  # base64
+    key_id: str
+
+
+class LoggedRecord(BaseModel):
+    """The fields a record's leaf hash covers (broker.provision_records.merkle.LEAF_FIELDS)."""
+
+    query_id: str
+    requested_at: str
+    requester_code: str
+    provider_code: str
+    procedure_code: str
+    item_codes: list[str]
+    provider_symbol: str | None
+    person_serial: str | None
+    whitelist_version: str
+    whitelist_row: str | None
+    outcome: str
+    outcome_code: str
+
+
+class InclusionProofOut(BaseModel):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str  # base64
+    audit_path: list[str]  # base64, leaf to root
+    record: LoggedRecord | None = None  # operators only: recompute the leaf from it
+
+
+class PersonalInclusionRequest(BaseModel):
+    symbol: SymbolText
+    query_id: str = Field(min_length=1, max_length=32)
+    tree_size: int | None = Field(default=None, ge=0)
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    proof: list[str]  # base64

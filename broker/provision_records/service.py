@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker.provision_records.merkle import leaf_fields, provision_leaf_hash
 from broker.provision_records.models import ProvisionRecord
 from broker.provision_records.schemas import NamedCode, PersonalRecordOut, ProvisionRecordOut
 from broker.registry.models import Institution
@@ -32,11 +34,16 @@ class QueryFacts:
 
 
 async def record_provision(database: Database, facts: QueryFacts, outcome: str, outcome_code: str) -> None:
-    async with database.sessions() as session:
-        session.add(
-            ProvisionRecord(
+    """Write the record as the log's next leaf. `leaf_index` is unique, so of two concurrent
+    writers that read the same last index one fails to commit and retries on the new one; the
+    indexes stay dense and in commit order on SQLite and PostgreSQL alike."""
+    requested_at = utc_now()
+    for _attempt in range(20):
+        async with database.sessions() as session:
+            last = await session.scalar(select(func.max(ProvisionRecord.leaf_index)))
+            record = ProvisionRecord(
                 query_id=facts.query_id,
-                requested_at=utc_now(),
+                requested_at=requested_at,
                 requester_code=facts.requester_code,
                 provider_code=facts.provider_code,
                 procedure_code=facts.procedure_code,
@@ -47,9 +54,16 @@ async def record_provision(database: Database, facts: QueryFacts, outcome: str, 
                 whitelist_row=facts.whitelist_row,
                 outcome=outcome,
                 outcome_code=outcome_code,
+                leaf_index=0 if last is None else last + 1,
             )
-        )
-        await session.commit()
+            record.leaf_hash = provision_leaf_hash(leaf_fields(record)).hex()
+            session.add(record)
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()
+    raise RuntimeError("could not append to the provision log")
 
 
 async def list_provision_records(session: AsyncSession, limit: int) -> list[ProvisionRecordOut]:
@@ -87,6 +101,7 @@ async def records_for_person(
             items=[named(code, items) for code in row.item_codes],
             outcome=row.outcome,
             outcome_code=row.outcome_code,
+            leaf_index=row.leaf_index,
         )
         for row in rows
     ]

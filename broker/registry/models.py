@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
@@ -28,3 +28,21 @@ class Component(Base):
     signing_public_key: Mapped[str] = mapped_column(Text)
     encryption_public_key: Mapped[str] = mapped_column(Text)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ComponentKey(Base):
+    """A later key generation of a component, announced ahead of the day it takes over.
+
+    The component's first key stays in `Component` (key id `{code}.{component}`, in force since
+    enrolment); generation n ≥ 2 has key id `{code}.{component}.v{n}`. A key verifies from its
+    `activates_at` until a newer generation has been active for the broker's key overlap.
+    """
+
+    __tablename__ = "component_keys"
+    key_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    component_key_id: Mapped[str] = mapped_column(ForeignKey("institution_components.key_id"), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    signing_public_key: Mapped[str] = mapped_column(Text)
+    encryption_public_key: Mapped[str] = mapped_column(Text)
+    activates_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,8 +1,9 @@
 """Registry requests and the public directory entries."""
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
 Kind = Literal["municipality", "jlis", "broker", "portal", "national_agency", "prefecture"]
@@ -37,3 +38,22 @@ class InstitutionOut(BaseModel):
     name: str
     kind: str
     components: list[ComponentOut]
+
+
+class KeyAnnouncement(BaseModel):
+    """A component's next key pair and when it takes over (now when omitted; a past time retires
+    the older keys sooner, e.g. after a compromise)."""
+
+    signing_public_key: PublicKey
+    encryption_public_key: PublicKey
+    activates_at: AwareDatetime | None = None
+
+
+class KeyGenerationOut(BaseModel):
+    key_id: str
+    generation: int
+    signing_public_key: str
+    encryption_public_key: str
+    activates_at: datetime
+    retires_at: datetime | None
+    status: Literal["announced", "active", "retired"]
