@@ -79,6 +79,9 @@ async def relay_query(
             {
                 "query_id": facts.query_id,
                 "requester_code": caller.institution_code,
+                # the key the requester signed with: its encryption key is the one to seal to,
+                # also while the requester rotates keys
+                "requester_key_id": caller.key_id,
                 "provider_symbol": provider_symbol,
                 "procedure_code": query.procedure_code,
                 "item_codes": facts.item_codes,

@@ -33,6 +33,25 @@ async def person_serial_for_number(session: AsyncSession, individual_number: str
     return record.person_serial
 
 
+async def new_acquisition_number(
+    session: AsyncSession, person_serial: str, for_institution: str, ttl_seconds: int, *, caller: str | None
+) -> str:
+    """One random single-use ticket for one person and one institution, logged."""
+    now = utc_now()
+    ticket = secrets.token_hex(16)
+    session.add(
+        AcquisitionNumber(
+            number=ticket,
+            person_serial=person_serial,
+            for_institution=for_institution,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    await log_operation(session, caller or for_institution, "acquisition", f"for:{for_institution}", person_serial)
+    return ticket
+
+
 async def issue_acquisition_numbers(
     session: AsyncSession,
     for_institution: str,
@@ -43,7 +62,6 @@ async def issue_acquisition_numbers(
     caller: str | None = None,
 ) -> list[str]:
     """One ticket per number; with `residents_of`, refuse people who never lived in that city."""
-    now = utc_now()
     tickets: list[str] = []
     for index, individual_number in enumerate(individual_numbers):
         serial = await person_serial_for_number(session, individual_number)
@@ -53,18 +71,7 @@ async def issue_acquisition_numbers(
                 f"Item {index}: this person has never been a resident of {residents_of}.",
                 index=index,
             )
-        ticket = secrets.token_hex(16)
-        session.add(
-            AcquisitionNumber(
-                number=ticket,
-                person_serial=serial,
-                for_institution=for_institution,
-                issued_at=now,
-                expires_at=now + timedelta(seconds=ttl_seconds),
-            )
-        )
-        tickets.append(ticket)
-        await log_operation(session, caller or for_institution, "acquisition", f"for:{for_institution}", serial)
+        tickets.append(await new_acquisition_number(session, serial, for_institution, ttl_seconds, caller=caller))
     await session.flush()
     return tickets
 

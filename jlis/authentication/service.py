@@ -9,15 +9,12 @@ a bare individual number, in tests and demos only.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jlis.acquisition.models import AcquisitionNumber
-from jlis.acquisition.service import person_serial_for_number
-from jlis.numbers.service import log_operation
+from jlis.acquisition.service import new_acquisition_number, person_serial_for_number
 from services.db import utc_now
 from services.keys import ServiceKeys
 
@@ -30,19 +27,9 @@ async def issue_portal_assertion(session: AsyncSession, keys: ServiceKeys, perso
 
     `via` names the login that vouched (`card-login`, `test-login`) in the number-operations log.
     """
-    now = utc_now()
-    ticket = secrets.token_hex(16)
-    session.add(
-        AcquisitionNumber(
-            number=ticket,
-            person_serial=person_serial,
-            for_institution=PORTAL_INSTITUTION,
-            issued_at=now,
-            expires_at=now + timedelta(seconds=ASSERTION_TTL_SECONDS),
-        )
-    )
-    await log_operation(session, via, "acquisition", f"for:{PORTAL_INSTITUTION}", person_serial)
+    ticket = await new_acquisition_number(session, person_serial, PORTAL_INSTITUTION, ASSERTION_TTL_SECONDS, caller=via)
     await session.flush()
+    now = utc_now()
     claims = {
         "iss": keys.key_id,
         "aud": PORTAL_INSTITUTION,

@@ -20,9 +20,9 @@ async def answer_provision(session: AsyncSession, directory: KeyDirectory, reque
     address_number = await address_for_symbol(session, request.provider_symbol)
     if address_number is None:
         raise NotFound("unknown_symbol", "This server holds no person with that symbol.")
-    requester = await directory.resolve(f"{request.requester_code}.intermediate")
-    if requester is None:
-        raise NotFound("unknown_requester", f"{request.requester_code} has no registered intermediate server.")
+    requester = await directory.resolve(request.requester_key_id)
+    if requester is None or requester.institution_code != request.requester_code:
+        raise NotFound("unknown_requester", f"{request.requester_code} has no such registered intermediate server key.")
     copies = await latest_copies(session, address_number, request.item_codes)
     found = {copy.item_code for copy in copies}
     payload = {
