@@ -80,7 +80,8 @@ async def jlis_public_key(network: InProcessNetwork) -> Any:
     return public_key_from_b64(institution["signing_public_key"])
 
 
-def assert_refused(response: httpx.Response, code: str) -> None:
+def expect_login_refused(response: httpx.Response, code: str) -> None:
+    """A refused card login: 401 problem+json with this stable code."""
     assert (response.status_code, problem_code(response)) == (401, code)
 
 
@@ -131,7 +132,7 @@ async def test_a_challenge_logs_in_once(network: InProcessNetwork) -> None:
     first = await log_in(network, card.auth_certificate_pem, keys.auth, text)
     replayed = await log_in(network, card.auth_certificate_pem, keys.auth, text)
     assert first.status_code == 200
-    assert_refused(replayed, "challenge_invalid")
+    expect_login_refused(replayed, "challenge_invalid")
 
 
 async def test_a_challenge_jlis_never_issued_is_refused(network: InProcessNetwork) -> None:
@@ -139,7 +140,7 @@ async def test_a_challenge_jlis_never_issued_is_refused(network: InProcessNetwor
     keys = CardKeys()
     card = await new_card(network, number, keys)
     made_up = base64.urlsafe_b64encode(b"\x00" * 32).rstrip(b"=").decode()
-    assert_refused(await log_in(network, card.auth_certificate_pem, keys.auth, made_up), "challenge_invalid")
+    expect_login_refused(await log_in(network, card.auth_certificate_pem, keys.auth, made_up), "challenge_invalid")
 
 
 @CHALLENGES_EXPIRE_AT_ONCE
@@ -147,7 +148,7 @@ async def test_an_expired_challenge_is_refused(network: InProcessNetwork) -> Non
     [number] = await issue_numbers(network, ["12345678901"])
     keys = CardKeys()
     card = await new_card(network, number, keys)
-    assert_refused(await log_in(network, card.auth_certificate_pem, keys.auth), "challenge_invalid")
+    expect_login_refused(await log_in(network, card.auth_certificate_pem, keys.auth), "challenge_invalid")
 
 
 async def test_a_signature_by_another_key_is_refused_and_leaves_the_challenge_usable(
@@ -158,7 +159,7 @@ async def test_a_signature_by_another_key_is_refused_and_leaves_the_challenge_us
     card = await new_card(network, number, keys)
     text = await challenge(network)
     forged = await log_in(network, card.auth_certificate_pem, ec.generate_private_key(ec.SECP256R1()), text)
-    assert_refused(forged, "signature_invalid")
+    expect_login_refused(forged, "signature_invalid")
     assert (await log_in(network, card.auth_certificate_pem, keys.auth, text)).status_code == 200
 
 
@@ -168,7 +169,7 @@ async def test_a_malformed_signature_is_refused(network: InProcessNetwork, signa
     card = await new_card(network, number)
     body = {"certificate_pem": card.auth_certificate_pem, "challenge": await challenge(network), "signature": signature}
     async with httpx.AsyncClient(transport=network.transport, base_url=f"http://{JLIS}") as browser:
-        assert_refused(await browser.post("/pki/authentications", json=body), "signature_invalid")
+        expect_login_refused(await browser.post("/pki/authentications", json=body), "signature_invalid")
 
 
 async def test_a_revoked_card_cannot_log_in(network: InProcessNetwork) -> None:
@@ -176,7 +177,7 @@ async def test_a_revoked_card_cannot_log_in(network: InProcessNetwork) -> None:
     keys = CardKeys()
     card = await new_card(network, number, keys)
     assert (await revoke(network, card.card_id, "stolen")).status_code == 200
-    assert_refused(await log_in(network, card.auth_certificate_pem, keys.auth), "certificate_revoked")
+    expect_login_refused(await log_in(network, card.auth_certificate_pem, keys.auth), "certificate_revoked")
 
 
 async def test_an_expired_card_cannot_log_in(network: InProcessNetwork) -> None:
@@ -185,7 +186,7 @@ async def test_an_expired_card_cannot_log_in(network: InProcessNetwork) -> None:
     assert card.expires_on == date(2025, 1, 1)
     # Any key will do: the certificate's validity is checked before the signature.
     response = await log_in(network, card.auth_certificate_pem, ec.generate_private_key(ec.SECP256R1()))
-    assert_refused(response, "certificate_expired")
+    expect_login_refused(response, "certificate_expired")
 
 
 def self_issued(key: ec.EllipticCurvePrivateKey, issuer: x509.Name, serial: int) -> str:
@@ -218,11 +219,11 @@ async def test_a_certificate_jlis_did_not_issue_is_not_trusted(network: InProces
     )
     # Even the serial of a genuine, live certificate does not make a forgery trusted.
     forged = self_issued(key, issuer, genuine.serial_number)
-    assert_refused(await log_in(network, forged, key), "certificate_not_trusted")
+    expect_login_refused(await log_in(network, forged, key), "certificate_not_trusted")
 
 
 async def test_garbage_instead_of_a_certificate_is_not_trusted(network: InProcessNetwork) -> None:
-    assert_refused(
+    expect_login_refused(
         await log_in(network, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", CardKeys().auth),
         "certificate_not_trusted",
     )
@@ -233,7 +234,7 @@ async def test_the_signing_certificate_does_not_log_in(network: InProcessNetwork
     keys = CardKeys()
     card = await new_card(network, number, keys)
     response = await log_in(network, card.signing_certificate_pem, keys.sign)
-    assert_refused(response, "certificate_not_for_authentication")
+    expect_login_refused(response, "certificate_not_for_authentication")
 
 
 # --- the developer CLI -----------------------------------------------------------------------
