@@ -211,10 +211,11 @@ def run_linkage_scenario(
         pin = f"{secrets.randbelow(10**4):04d}"
         paths = generate_card_keys(Path(card_dir), pin)
         application = {
+            "resident_code": mover["resident_code"],
             "auth_public_key_pem": paths[AUTH_PUBLIC_KEY].read_text(),
             "signing_public_key_pem": paths[SIGN_PUBLIC_KEY].read_text(),
         }
-        counter = f"/residents/{mover['resident_code']}/cards"
+        counter = "/cards"
         step = client.call(report, "card issued at the 東村山市 counter", "POST", "higashimurayama-city", counter, op,
                            application)  # fmt: skip
         card = client.expect_ok(step)

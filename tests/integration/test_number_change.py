@@ -48,8 +48,8 @@ def test_linkage_survives_a_number_change_and_the_old_number_is_refused(live_net
 
     change = _ok(
         http.post(
-            f"{url('higashimurayama-city')}/residents/{person['resident_code']}/number-change",
-            json={"reason": "leaked"},
+            f"{url('higashimurayama-city')}/number-changes",
+            json={"resident_code": person["resident_code"], "reason": "leaked"},
             headers=OPERATOR,
         )
     )

@@ -88,3 +88,13 @@ def test_symbol_sets_of_institutions_are_disjoint(live_network: LiveNetwork) -> 
         )
     for a, b in combinations(by_institution, 2):
         assert by_institution[a].isdisjoint(by_institution[b])
+
+
+def test_no_service_log_carries_a_resident_code_number_or_name(live_network: LiveNetwork) -> None:
+    """Identifiers travel in request bodies only; access and error logs never show them."""
+    mover = live_network.report.mover
+    logs = {name: live_network.log_text(name) for name in live_network.network.services}
+    assert "POST /cards" in logs["higashimurayama-city"], "the scan must see the counter's request log"
+    for name, text in logs.items():
+        for value in (mover["resident_code"], mover["individual_number"], mover["name"]):
+            assert value not in text, f"{name}'s log holds a personal identifier"

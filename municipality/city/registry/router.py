@@ -25,17 +25,18 @@ async def post_residents(
     return RegisterResidentsResponse(residents=residents)
 
 
-@router.post("/residents/{resident_code}/number-change", response_model=NumberChangeOut)
+# Resident codes travel in bodies, never in paths, so that access logs carry none.
+@router.post("/number-changes", response_model=NumberChangeOut)
 async def post_number_change(
-    resident_code: str, body: NumberChangeIn, _operator: Operator, session: DbSession, runtime: RuntimeDep
+    body: NumberChangeIn, _operator: Operator, session: DbSession, runtime: RuntimeDep
 ) -> NumberChangeOut:
     settings = settings_of(runtime, CitySettings)
-    return await change_individual_number(session, runtime.client, settings, resident_code, body.reason)
+    return await change_individual_number(session, runtime.client, settings, body.resident_code, body.reason)
 
 
-@router.post("/residents/{resident_code}/cards", response_model=IssuedCardOut, status_code=201)
+@router.post("/cards", response_model=IssuedCardOut, status_code=201)
 async def post_card(
-    resident_code: str, body: CardApplication, _operator: Operator, session: DbSession, runtime: RuntimeDep
+    body: CardApplication, _operator: Operator, session: DbSession, runtime: RuntimeDep
 ) -> IssuedCardOut:
     settings = settings_of(runtime, CitySettings)
-    return await issue_card(session, runtime.client, settings, resident_code, body)
+    return await issue_card(session, runtime.client, settings, body)

@@ -34,6 +34,7 @@ class RegisterResidentsResponse(BaseModel):
 
 
 class NumberChangeIn(BaseModel):
+    resident_code: ResidentCode
     reason: Literal["leaked", "misused", "resident_request"]
 
 
@@ -44,8 +45,9 @@ class NumberChangeOut(BaseModel):
 
 
 class CardApplication(BaseModel):
-    """At the counter: the public halves of the key pairs the new card generated."""
+    """At the counter: the resident, and the public halves of the key pairs the new card generated."""
 
+    resident_code: ResidentCode
     auth_public_key_pem: str = Field(min_length=1, max_length=4000)
     signing_public_key_pem: str = Field(min_length=1, max_length=4000)
 

@@ -136,7 +136,6 @@ async def issue_card(
     session: AsyncSession,
     client: ServiceClient,
     settings: CitySettings,
-    resident_code: str,
     application: CardApplication,
 ) -> IssuedCardOut:
     """個人番号カードの交付 at the counter: J-LIS certifies the card's keys for this resident, with
@@ -145,7 +144,7 @@ async def issue_card(
         await session.execute(
             select(Resident, AddressRecord.individual_number)
             .join(AddressRecord, AddressRecord.resident_code == Resident.resident_code)
-            .where(Resident.resident_code == resident_code)
+            .where(Resident.resident_code == application.resident_code)
         )
     ).first()
     if row is None:
