@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -76,6 +77,23 @@ async def bulk_insert(session: AsyncSession, model: type[DeclarativeBase], rows:
 
         rows = [tuple(sqlite_value(value) for value in row) for row in rows]
     await connection.exec_driver_sql(statement, [tuple(row) for row in rows])
+
+
+async def append_in_order(
+    database: Database, add_next: Callable[[AsyncSession], Awaitable[None]], *, log: str, attempts: int = 20
+) -> None:
+    """Append one row whose place depends on the rows before it (the next index, the previous
+    hash), in a transaction of its own. A unique constraint on that place makes one of two
+    concurrent writers fail to commit; it runs `add_next` again on the new head."""
+    for _attempt in range(attempts):
+        async with database.sessions() as session:
+            await add_next(session)
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()
+    raise RuntimeError(f"could not append to the {log}")
 
 
 def utc_now() -> datetime:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.provision_records.merkle import leaf_fields, provision_leaf_hash
@@ -15,7 +14,7 @@ from broker.provision_records.schemas import NamedCode, PersonalRecordOut, Provi
 from broker.registry.models import Institution
 from broker.symbols.service import person_for_symbol
 from broker.whitelist.service import Whitelist
-from services.db import Database, utc_now
+from services.db import Database, append_in_order, utc_now
 
 
 @dataclass(frozen=True)
@@ -38,32 +37,28 @@ async def record_provision(database: Database, facts: QueryFacts, outcome: str, 
     writers that read the same last index one fails to commit and retries on the new one; the
     indexes stay dense and in commit order on SQLite and PostgreSQL alike."""
     requested_at = utc_now()
-    for _attempt in range(20):
-        async with database.sessions() as session:
-            last = await session.scalar(select(func.max(ProvisionRecord.leaf_index)))
-            record = ProvisionRecord(
-                query_id=facts.query_id,
-                requested_at=requested_at,
-                requester_code=facts.requester_code,
-                provider_code=facts.provider_code,
-                procedure_code=facts.procedure_code,
-                item_codes=facts.item_codes,
-                provider_symbol=facts.provider_symbol,
-                person_serial=facts.person_serial,
-                whitelist_version=facts.whitelist_version,
-                whitelist_row=facts.whitelist_row,
-                outcome=outcome,
-                outcome_code=outcome_code,
-                leaf_index=0 if last is None else last + 1,
-            )
-            record.leaf_hash = provision_leaf_hash(leaf_fields(record)).hex()
-            session.add(record)
-            try:
-                await session.commit()
-                return
-            except IntegrityError:
-                await session.rollback()
-    raise RuntimeError("could not append to the provision log")
+
+    async def add_next(session: AsyncSession) -> None:
+        last = await session.scalar(select(func.max(ProvisionRecord.leaf_index)))
+        record = ProvisionRecord(
+            query_id=facts.query_id,
+            requested_at=requested_at,
+            requester_code=facts.requester_code,
+            provider_code=facts.provider_code,
+            procedure_code=facts.procedure_code,
+            item_codes=facts.item_codes,
+            provider_symbol=facts.provider_symbol,
+            person_serial=facts.person_serial,
+            whitelist_version=facts.whitelist_version,
+            whitelist_row=facts.whitelist_row,
+            outcome=outcome,
+            outcome_code=outcome_code,
+            leaf_index=0 if last is None else last + 1,
+        )
+        record.leaf_hash = provision_leaf_hash(leaf_fields(record)).hex()
+        session.add(record)
+
+    await append_in_order(database, add_next, log="provision log")
 
 
 async def list_provision_records(session: AsyncSession, limit: int) -> list[ProvisionRecordOut]:

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.intermediate.access_log.models import StaffAccess
 from services.audit import GENESIS, chain_hash, first_broken_link
-from services.db import Database, utc_now
+from services.db import Database, append_in_order, utc_now
 
 
 @dataclass(frozen=True)
@@ -44,32 +44,26 @@ def _chained_fields(at: datetime, facts: AccessFacts | StaffAccess, outcome: str
 
 
 async def log_staff_access(database: Database, facts: AccessFacts, outcome: str) -> None:
-    for _attempt in range(20):
-        async with database.sessions() as session:
-            head = await session.scalar(select(StaffAccess.entry_hash).order_by(StaffAccess.seq.desc()).limit(1))
-            previous = head or GENESIS
-            at = utc_now().replace(microsecond=0)
-            fields = _chained_fields(at, facts, outcome)
-            session.add(
-                StaffAccess(
-                    at=at,
-                    staff_id=facts.staff_id,
-                    department=facts.department,
-                    address_number=facts.address_number,
-                    procedure_code=facts.procedure_code,
-                    item_codes=list(facts.item_codes),
-                    provider_code=facts.provider_code,
-                    outcome=outcome,
-                    previous_hash=previous,
-                    entry_hash=chain_hash(previous, fields),
-                )
+    async def add_next(session: AsyncSession) -> None:
+        head = await session.scalar(select(StaffAccess.entry_hash).order_by(StaffAccess.seq.desc()).limit(1))
+        previous = head or GENESIS
+        at = utc_now().replace(microsecond=0)
+        session.add(
+            StaffAccess(
+                at=at,
+                staff_id=facts.staff_id,
+                department=facts.department,
+                address_number=facts.address_number,
+                procedure_code=facts.procedure_code,
+                item_codes=list(facts.item_codes),
+                provider_code=facts.provider_code,
+                outcome=outcome,
+                previous_hash=previous,
+                entry_hash=chain_hash(previous, _chained_fields(at, facts, outcome)),
             )
-            try:
-                await session.commit()
-                return
-            except IntegrityError:
-                await session.rollback()
-    raise RuntimeError("could not append to the staff access log")
+        )
+
+    await append_in_order(database, add_next, log="staff access log")
 
 
 async def read_access_log(database: Database, limit: int) -> tuple[list[StaffAccess], int | None]:
