@@ -24,6 +24,7 @@ LEAF_FIELDS = (
     "whitelist_row",
     "outcome",
     "outcome_code",
+    "latency_ms",
 )
 
 

@@ -26,5 +26,6 @@ class ProvisionRecord(Base):
     whitelist_row: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))  # provided | refused | failed
     outcome_code: Mapped[str] = mapped_column(String(64))
+    latency_ms: Mapped[int] = mapped_column(Integer)  # from the query's arrival to its outcome
     leaf_index: Mapped[int] = mapped_column(Integer, unique=True)  # dense from 0, in commit order
     leaf_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256(0x00 || canonical JSON of the above)

@@ -19,6 +19,7 @@ class ProvisionRecordOut(BaseModel):
     whitelist_row: str | None
     outcome: str
     outcome_code: str
+    latency_ms: int
 
 
 class NamedCode(BaseModel):
@@ -73,6 +74,7 @@ class LoggedRecord(BaseModel):
     whitelist_row: str | None
     outcome: str
     outcome_code: str
+    latency_ms: int
 
 
 class InclusionProofOut(BaseModel):

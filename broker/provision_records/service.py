@@ -3,7 +3,8 @@ or failed query is recorded even though the request that caused it fails."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ class QueryFacts:
     whitelist_row: str | None = None
     person_serial: str | None = None
     provider_symbol: str | None = None
+    started: float = field(default_factory=time.perf_counter)  # when the query arrived
 
 
 async def record_provision(database: Database, facts: QueryFacts, outcome: str, outcome_code: str) -> None:
@@ -37,6 +39,7 @@ async def record_provision(database: Database, facts: QueryFacts, outcome: str, 
     writers that read the same last index one fails to commit and retries on the new one; the
     indexes stay dense and in commit order on SQLite and PostgreSQL alike."""
     requested_at = utc_now()
+    latency_ms = round((time.perf_counter() - facts.started) * 1000)
 
     async def add_next(session: AsyncSession) -> None:
         last = await session.scalar(select(func.max(ProvisionRecord.leaf_index)))
@@ -53,6 +56,7 @@ async def record_provision(database: Database, facts: QueryFacts, outcome: str, 
             whitelist_row=facts.whitelist_row,
             outcome=outcome,
             outcome_code=outcome_code,
+            latency_ms=latency_ms,
             leaf_index=0 if last is None else last + 1,
         )
         record.leaf_hash = provision_leaf_hash(leaf_fields(record)).hex()
