@@ -41,11 +41,9 @@ async def relay_query(
     provider = await session.get(Institution, query.provider_code)
     if provider is None:
         raise await refuse(NotFound("unknown_provider", f"No institution {query.provider_code} is registered."), facts)
-    serial, provider_symbol = await translate_symbol(
-        session, caller.institution_code, query.requester_symbol, provider.code
-    )
+    translation = await translate_symbol(session, caller.institution_code, query.requester_symbol, provider.code)
     # Attach the person (when known) before any refusal, so they see off-list attempts too.
-    facts = replace(facts, person_serial=serial, provider_symbol=provider_symbol)
+    facts = replace(facts, person_serial=translation.person_serial, provider_symbol=translation.provider_symbol)
     row = whitelist.row_for(
         requester_code=caller.institution_code,
         requester_kind=caller.institution_kind,
@@ -65,9 +63,11 @@ async def relay_query(
             facts,
         )
     facts = replace(facts, whitelist_row=row.row_id)
-    if serial is None:
+    if translation.person_serial is None:
         raise await refuse(NotFound("unknown_symbol", "The requester's symbol is not known to the network."), facts)
-    if provider_symbol is None:
+    if translation.refusal is not None:
+        raise await refuse(translation.refusal, facts)
+    if translation.provider_symbol is None:
         raise await refuse(NotFound("no_symbol_at_provider", f"{provider.code} holds no data on this person."), facts)
     endpoint = await session.get(Component, f"{provider.code}.intermediate")
     if endpoint is None:
@@ -82,7 +82,7 @@ async def relay_query(
                 # the key the requester signed with: its encryption key is the one to seal to,
                 # also while the requester rotates keys
                 "requester_key_id": caller.key_id,
-                "provider_symbol": provider_symbol,
+                "provider_symbol": translation.provider_symbol,
                 "procedure_code": query.procedure_code,
                 "item_codes": facts.item_codes,
             },

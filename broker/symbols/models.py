@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Boolean, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
@@ -17,3 +17,15 @@ class InstitutionSymbol(Base):
     person_serial: Mapped[str] = mapped_column(String(32), index=True)
     epoch: Mapped[int] = mapped_column(default=1)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SymbolEpoch(Base):
+    """An institution's symbol epoch. Its symbols of older epochs are revoked; while `reissuing`,
+    symbols of epoch + 1 are being derived and delivered and queries to and from it are refused
+    cleanly. An institution without a row is in epoch 1."""
+
+    __tablename__ = "symbol_epochs"
+    institution_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    epoch: Mapped[int] = mapped_column(default=1)
+    reissuing: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,17 +12,17 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.symbols.models import InstitutionSymbol
+from broker.symbols.models import InstitutionSymbol, SymbolEpoch
 from services.db import utc_now
 from services.http import ServiceClient
-
-CURRENT_EPOCH = 1
+from services.problems import Conflict, DomainError, Forbidden
 
 
 def institution_key(master_key: bytes, institution_code: str, epoch: int) -> bytes:
@@ -44,6 +44,9 @@ async def obtain_symbols(
     acquisition_numbers: Sequence[str],
 ) -> list[str]:
     """Redeem the institution's acquisition numbers at J-LIS and return its symbols, in order."""
+    state = await epoch_of(session, institution_code)
+    if state.reissuing:
+        raise reissue_in_progress(institution_code)
     answer = await client.call(
         "POST",
         f"{jlis_url}/acquisition-numbers/redeem",
@@ -55,13 +58,13 @@ async def obtain_symbols(
         serial = person["person_serial"]
         existing = await symbol_for_person(session, institution_code, serial)
         if existing is None:
-            existing = derive_symbol(master_key, institution_code, CURRENT_EPOCH, serial)
+            existing = derive_symbol(master_key, institution_code, state.epoch, serial)
             session.add(
                 InstitutionSymbol(
                     institution_code=institution_code,
                     symbol=existing,
                     person_serial=serial,
-                    epoch=CURRENT_EPOCH,
+                    epoch=state.epoch,
                     issued_at=utc_now(),
                 )
             )
@@ -70,26 +73,68 @@ async def obtain_symbols(
     return symbols
 
 
+@dataclass(frozen=True)
+class EpochState:
+    epoch: int
+    reissuing: bool
+
+
+async def epoch_of(session: AsyncSession, institution_code: str) -> EpochState:
+    row = await session.get(SymbolEpoch, institution_code)
+    return EpochState(row.epoch, row.reissuing) if row else EpochState(1, False)
+
+
+def reissue_in_progress(institution_code: str) -> Conflict:
+    return Conflict(
+        "symbol_reissue_in_progress",
+        f"{institution_code}'s symbols are being reissued; ask again in a minute.",
+        retry_after_seconds=60,
+    )
+
+
 async def person_for_symbol(session: AsyncSession, institution_code: str, symbol: str) -> str | None:
+    """The person behind one of the institution's symbols in force (none for revoked ones)."""
     row = await session.get(InstitutionSymbol, (institution_code, symbol))
-    return row.person_serial if row else None
+    if row is None or row.epoch != (await epoch_of(session, institution_code)).epoch:
+        return None
+    return row.person_serial
 
 
 async def symbol_for_person(session: AsyncSession, institution_code: str, person_serial: str) -> str | None:
+    epoch = (await epoch_of(session, institution_code)).epoch
     return await session.scalar(
         select(InstitutionSymbol.symbol).where(
             InstitutionSymbol.institution_code == institution_code,
             InstitutionSymbol.person_serial == person_serial,
-            InstitutionSymbol.epoch == CURRENT_EPOCH,
+            InstitutionSymbol.epoch == epoch,
         )
     )
 
 
+@dataclass(frozen=True)
+class Translation:
+    """The person behind a requester's symbol and the provider's symbol for them, each None when
+    unknown; `refusal` when the symbols may not be used now (revoked, or being reissued)."""
+
+    person_serial: str | None
+    provider_symbol: str | None
+    refusal: DomainError | None = None
+
+
 async def translate_symbol(
     session: AsyncSession, from_institution: str, symbol: str, to_institution: str
-) -> tuple[str | None, str | None]:
-    """(person serial, the other institution's symbol) — either may be None when unknown."""
-    serial = await person_for_symbol(session, from_institution, symbol)
-    if serial is None:
-        return None, None
-    return serial, await symbol_for_person(session, to_institution, serial)
+) -> Translation:
+    row = await session.get(InstitutionSymbol, (from_institution, symbol))
+    if row is None:
+        return Translation(None, None)
+    serial = row.person_serial
+    for code in (from_institution, to_institution):
+        if (await epoch_of(session, code)).reissuing:
+            return Translation(serial, None, reissue_in_progress(code))
+    if row.epoch != (await epoch_of(session, from_institution)).epoch:
+        revoked = Forbidden(
+            "symbol_revoked",
+            f"This symbol of {from_institution} was revoked when its symbols were reissued; use the new one.",
+        )
+        return Translation(serial, None, revoked)
+    return Translation(serial, await symbol_for_person(session, to_institution, serial))
