@@ -4,6 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
+from broker.admins.router import router as administrators_router
 from broker.config import BrokerSettings
 from broker.models import Base
 from broker.provision_records.router import log_router as provision_log_router
@@ -11,6 +12,8 @@ from broker.provision_records.router import router as provision_records_router
 from broker.queries.router import router as queries_router
 from broker.registry.router import router as registry_router
 from broker.registry.service import RegistryDirectory
+from broker.reissue.router import router as reissue_router
+from broker.reissue.service import ReissueJobs
 from broker.symbols.router import router as symbols_router
 from broker.whitelist.router import router as whitelist_router
 from broker.whitelist.service import WhitelistVersions, store_shipped_whitelist
@@ -37,6 +40,13 @@ async def _load_broker_state(app: FastAPI, runtime: Runtime) -> None:
     shipped = await store_shipped_whitelist(runtime.database, await asyncio.to_thread(shipped_file.read_text, "utf-8"))
     async with runtime.database.sessions() as session:
         app.state.whitelist = await versions.in_force(session) or versions.remember(shipped)
+    app.state.reissue_jobs = jobs = ReissueJobs(runtime, app.state.symbol_master_key)
+    await jobs.resume_interrupted()
+
+
+async def _stop_jobs(app: FastAPI, _runtime: Runtime) -> None:
+    jobs: ReissueJobs = app.state.reissue_jobs
+    await jobs.stop()
 
 
 def create_app(settings: BrokerSettings | None = None) -> FastAPI:
@@ -52,7 +62,10 @@ def create_app(settings: BrokerSettings | None = None) -> FastAPI:
             queries_router,
             provision_records_router,
             provision_log_router,
+            administrators_router,
+            reissue_router,
         ],
         directory_factory=_registry_directory,
         on_startup=_load_broker_state,
+        on_shutdown=_stop_jobs,
     )

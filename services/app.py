@@ -53,7 +53,7 @@ class Runtime:
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 DirectoryFactory = Callable[[Database, ServiceClient, ServiceSettings], KeyDirectory]
-StartupHook = Callable[[FastAPI, Runtime], Awaitable[None]]
+LifecycleHook = Callable[[FastAPI, Runtime], Awaitable[None]]
 
 
 def broker_directory(_database: Database, client: ServiceClient, settings: ServiceSettings) -> KeyDirectory:
@@ -68,7 +68,8 @@ def create_service_app(
     metadata: MetaData,
     routers: Sequence[APIRouter],
     directory_factory: DirectoryFactory = broker_directory,
-    on_startup: StartupHook | None = None,
+    on_startup: LifecycleHook | None = None,
+    on_shutdown: LifecycleHook | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +94,8 @@ def create_service_app(
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                await on_shutdown(app, runtime)
             await client.aclose()
             await database.dispose()
 

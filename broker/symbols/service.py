@@ -31,8 +31,17 @@ def institution_key(master_key: bytes, institution_code: str, epoch: int) -> byt
 
 
 def derive_symbol(master_key: bytes, institution_code: str, epoch: int, person_serial: str) -> str:
-    digest = hmac.new(institution_key(master_key, institution_code, epoch), person_serial.encode(), hashlib.sha256)
-    return base64.b32encode(digest.digest()[:20]).decode("ascii")
+    [symbol] = derive_symbols(master_key, institution_code, epoch, [person_serial])
+    return symbol
+
+
+def derive_symbols(master_key: bytes, institution_code: str, epoch: int, person_serials: Sequence[str]) -> list[str]:
+    """Many persons' symbols for one institution and epoch (the key is derived once)."""
+    key = institution_key(master_key, institution_code, epoch)
+    return [
+        base64.b32encode(hmac.new(key, serial.encode(), hashlib.sha256).digest()[:20]).decode("ascii")
+        for serial in person_serials
+    ]
 
 
 async def obtain_symbols(

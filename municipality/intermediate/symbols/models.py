@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from municipality.intermediate.models import Base
@@ -14,3 +14,23 @@ class SymbolLink(Base):
     address_number: Mapped[str] = mapped_column(String(15), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(32), unique=True)
     obtained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StagedSymbolChange(Base):
+    """An old → new symbol pair the broker delivered in a reissue, held until the reissue commits."""
+
+    __tablename__ = "staged_symbol_changes"
+    reissue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    old_symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    new_symbol: Mapped[str] = mapped_column(String(32))
+    batch_no: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class AppliedReissue(Base):
+    """A reissue this server has switched to: a repeated commit answers from here."""
+
+    __tablename__ = "applied_reissues"
+    reissue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    replaced: Mapped[int] = mapped_column(Integer)
+    unmapped: Mapped[int] = mapped_column(Integer)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)

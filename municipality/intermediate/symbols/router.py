@@ -1,10 +1,19 @@
-"""HTTP: the city's integrated address system hands over acquisition numbers."""
+"""HTTP: the city's integrated address system hands over acquisition numbers; the broker
+delivers reissued symbols in signed batches and then commits the switch."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from municipality.intermediate.config import IntermediateSettings
-from municipality.intermediate.symbols.schemas import ObtainSymbolsRequest, ObtainSymbolsResponse
-from municipality.intermediate.symbols.service import obtain_symbols
+from municipality.intermediate.symbols.schemas import (
+    ObtainSymbolsRequest,
+    ObtainSymbolsResponse,
+    ReissueApplied,
+    ReissueBatch,
+    ReissueCommit,
+)
+from municipality.intermediate.symbols.service import apply_reissue, obtain_symbols, stage_reissue_batch
 from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
@@ -20,3 +29,26 @@ async def post_symbols(
     )
     registered = await obtain_symbols(session, runtime.client, runtime.settings.broker_url, body.links)
     return ObtainSymbolsResponse(registered=registered)
+
+
+ReissueId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
+@router.post("/symbol-reissues/{reissue_id}/batches/{batch_no}")
+async def post_reissue_batch(
+    reissue_id: ReissueId,
+    batch_no: Annotated[int, Path(ge=0, lt=100_000)],
+    body: ReissueBatch,
+    caller: SignedCaller,
+    session: DbSession,
+) -> dict[str, int]:
+    require_caller(caller, components={"broker"}, kinds={"broker"})
+    return {"staged": await stage_reissue_batch(session, reissue_id, batch_no, body)}
+
+
+@router.post("/symbol-reissues/{reissue_id}/commit", response_model=ReissueApplied)
+async def post_reissue_commit(
+    reissue_id: ReissueId, body: ReissueCommit, caller: SignedCaller, session: DbSession
+) -> ReissueApplied:
+    require_caller(caller, components={"broker"}, kinds={"broker"})
+    return await apply_reissue(session, reissue_id, body)

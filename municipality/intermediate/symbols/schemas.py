@@ -1,9 +1,10 @@
-"""Symbol registration requests from the city's integrated address system."""
+"""Symbol registration requests from the city's integrated address system, and reissue batches from the broker."""
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+SymbolText = Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{32}$")]
 AddressNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")]
 
 
@@ -18,3 +19,26 @@ class ObtainSymbolsRequest(BaseModel):
 
 class ObtainSymbolsResponse(BaseModel):
     registered: int
+
+
+class SymbolChange(BaseModel):
+    old_symbol: SymbolText
+    new_symbol: SymbolText
+
+
+class ReissueBatch(BaseModel):
+    """One signed batch of a reissue, as the broker delivers it."""
+
+    batches: int = Field(ge=1, le=100_000)
+    mappings: list[SymbolChange] = Field(max_length=10_000)
+
+
+class ReissueCommit(BaseModel):
+    batches: int = Field(ge=1, le=100_000)
+    mappings: int = Field(ge=0)
+
+
+class ReissueApplied(BaseModel):
+    reissue_id: str
+    replaced: int  # symbol links now holding their new symbol
+    unmapped: int  # links the broker sent no new symbol for (it never knew those symbols)

@@ -1,16 +1,19 @@
-"""Obtaining the city's symbols (符号取得) at the broker with acquisition numbers from J-LIS."""
+"""Obtaining the city's symbols (符号取得) at the broker with acquisition numbers from J-LIS, and
+switching to new ones when the broker reissues them after a leak."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from municipality.intermediate.symbols.models import SymbolLink
-from municipality.intermediate.symbols.schemas import SymbolLinkIn
-from services.db import utc_now
+from municipality.intermediate.symbols.models import AppliedReissue, StagedSymbolChange, SymbolLink
+from municipality.intermediate.symbols.schemas import ReissueApplied, ReissueBatch, ReissueCommit, SymbolLinkIn
+from services.db import bulk_insert, utc_now
 from services.http import ServiceClient
+from services.problems import Conflict
 
 
 async def obtain_symbols(
@@ -36,3 +39,70 @@ async def symbol_for_address(session: AsyncSession, address_number: str) -> str 
 
 async def address_for_symbol(session: AsyncSession, symbol: str) -> str | None:
     return await session.scalar(select(SymbolLink.address_number).where(SymbolLink.symbol == symbol))
+
+
+async def _applied(session: AsyncSession, reissue_id: str) -> ReissueApplied | None:
+    applied = await session.get(AppliedReissue, reissue_id)
+    if applied is None:
+        return None
+    return ReissueApplied(reissue_id=reissue_id, replaced=applied.replaced, unmapped=applied.unmapped)
+
+
+async def stage_reissue_batch(session: AsyncSession, reissue_id: str, batch_no: int, batch: ReissueBatch) -> int:
+    """Hold one batch of old → new pairs; a batch sent again replaces itself."""
+    if await _applied(session, reissue_id) is not None:
+        raise Conflict("reissue_already_applied", f"Reissue {reissue_id} is already in force here.")
+    olds = [change.old_symbol for change in batch.mappings]
+    if len(set(olds)) != len(olds):
+        raise Conflict("duplicate_symbol_change", "A batch names the same old symbol twice.")
+    await session.execute(
+        delete(StagedSymbolChange).where(
+            StagedSymbolChange.reissue_id == reissue_id, StagedSymbolChange.batch_no == batch_no
+        )
+    )
+    try:
+        await bulk_insert(
+            session,
+            StagedSymbolChange,
+            [(reissue_id, change.old_symbol, change.new_symbol, batch_no) for change in batch.mappings],
+        )
+    except IntegrityError as error:
+        raise Conflict("duplicate_symbol_change", "An old symbol of this batch came in another batch.") from error
+    return len(olds)
+
+
+async def apply_reissue(session: AsyncSession, reissue_id: str, commit: ReissueCommit) -> ReissueApplied:
+    """Replace every symbol the broker sent a new one for, in this one transaction."""
+    applied = await _applied(session, reissue_id)
+    if applied is not None:
+        return applied
+    staged = StagedSymbolChange.reissue_id == reissue_id
+    batches, pairs = (
+        await session.execute(
+            select(func.count(func.distinct(StagedSymbolChange.batch_no)), func.count()).where(staged)
+        )
+    ).one()
+    if (batches, pairs) != (commit.batches, commit.mappings):
+        raise Conflict(
+            "reissue_incomplete",
+            f"Reissue {reissue_id}: {batches} of {commit.batches} batches, {pairs} of {commit.mappings} pairs arrived.",
+        )
+    new_symbol = (
+        select(StagedSymbolChange.new_symbol)
+        .where(staged, StagedSymbolChange.old_symbol == SymbolLink.symbol)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(SymbolLink)
+        .where(SymbolLink.symbol.in_(select(StagedSymbolChange.old_symbol).where(staged)))
+        .values(symbol=new_symbol, obtained_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    replaced = int(result.rowcount)  # type: ignore[attr-defined]  # DML results carry a rowcount
+    links = int(await session.scalar(select(func.count()).select_from(SymbolLink)) or 0)
+    await session.execute(delete(StagedSymbolChange).where(staged))
+    session.add(
+        AppliedReissue(reissue_id=reissue_id, replaced=replaced, unmapped=links - replaced, applied_at=utc_now())
+    )
+    await session.flush()
+    return ReissueApplied(reissue_id=reissue_id, replaced=replaced, unmapped=links - replaced)

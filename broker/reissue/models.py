@@ -1,0 +1,32 @@
+"""A symbol reissue (符号の再発行): one institution's symbols declared leaked and replaced."""
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from broker.models import Base
+from services.db import UTCDateTime
+
+
+class SymbolReissue(Base):
+    """Declared by one administrator, confirmed by another, then run in phases
+    (deriving → delivering → switching → done) so that a failed or interrupted run resumes where
+    it stopped. `status` is awaiting_confirmation | running | failed | completed."""
+
+    __tablename__ = "symbol_reissues"
+    reissue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    declared_by: Mapped[str] = mapped_column(String(32))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(32))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(32))
+    phase: Mapped[str] = mapped_column(String(16))
+    from_epoch: Mapped[int] = mapped_column(Integer)
+    to_epoch: Mapped[int] = mapped_column(Integer)
+    persons: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

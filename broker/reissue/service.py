@@ -1,0 +1,271 @@
+"""Reissuing an institution's symbols after a leak (符号の再発行).
+
+One administrator declares the leak, a second confirms it. From the confirmation the
+institution is `reissuing` (broker.symbols refuses queries to and from it with 409, never a
+wrong answer), and a job runs in phases, each committed before the next starts, so an
+interrupted run resumes where it stopped and nothing is half-switched:
+
+1. deriving: every person the institution holds gets a symbol of the next epoch (bulk insert);
+2. delivering: the old → new pairs go to the institution's intermediate server in signed
+   batches, which it stages, then a commit that makes it replace all its symbols at once;
+3. switching: the broker moves the institution to the new epoch; old symbols now answer
+   `symbol_revoked`. Provision records name persons by serial, so they stay attached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from broker.admins.models import Administrator
+from broker.registry.models import Component, Institution
+from broker.reissue.models import SymbolReissue
+from broker.reissue.schemas import LeakDeclaration, ReissueOut
+from broker.symbols.models import InstitutionSymbol, SymbolEpoch
+from broker.symbols.service import derive_symbols, epoch_of
+from services.app import Runtime
+from services.db import bulk_insert, utc_now
+from services.problems import Conflict, DomainError, Forbidden, NotFound
+
+BATCH_SIZE = 10_000
+logger = logging.getLogger(__name__)
+
+
+def reissue_out(reissue: SymbolReissue) -> ReissueOut:
+    return ReissueOut.model_validate(reissue, from_attributes=True)
+
+
+async def _intermediate_of(session: AsyncSession, institution_code: str) -> Component:
+    component = await session.get(Component, f"{institution_code}.intermediate")
+    if component is None:
+        raise Conflict(
+            "no_intermediate_server", f"{institution_code} has no intermediate server to deliver new symbols to."
+        )
+    return component
+
+
+async def declare_leak(session: AsyncSession, declaration: LeakDeclaration, admin: Administrator) -> ReissueOut:
+    code = declaration.institution_code
+    if await session.get(Institution, code) is None:
+        raise NotFound("unknown_institution", f"No institution {code} is registered.")
+    await _intermediate_of(session, code)
+    open_one = await session.scalar(
+        select(SymbolReissue.reissue_id).where(
+            SymbolReissue.institution_code == code, SymbolReissue.status != "completed"
+        )
+    )
+    if open_one is not None:
+        raise Conflict("reissue_already_open", f"Reissue {open_one} of {code}'s symbols is not finished yet.")
+    epoch = (await epoch_of(session, code)).epoch
+    reissue = SymbolReissue(
+        reissue_id=uuid.uuid4().hex,
+        institution_code=code,
+        reason=declaration.reason,
+        declared_by=admin.admin_id,
+        declared_at=utc_now(),
+        status="awaiting_confirmation",
+        phase="deriving",
+        from_epoch=epoch,
+        to_epoch=epoch + 1,
+        persons=0,
+        delivered=0,
+    )
+    session.add(reissue)
+    await session.flush()
+    return reissue_out(reissue)
+
+
+async def get_reissue(session: AsyncSession, reissue_id: str) -> SymbolReissue:
+    reissue = await session.get(SymbolReissue, reissue_id)
+    if reissue is None:
+        raise NotFound("unknown_reissue", f"No symbol reissue {reissue_id}.")
+    return reissue
+
+
+async def list_reissues(session: AsyncSession) -> list[ReissueOut]:
+    rows = await session.scalars(select(SymbolReissue).order_by(SymbolReissue.declared_at.desc()))
+    return [reissue_out(row) for row in rows]
+
+
+async def confirm_reissue(session: AsyncSession, reissue_id: str, admin: Administrator) -> ReissueOut:
+    """The second administrator's confirmation: from now on the institution's symbols are frozen."""
+    reissue = await get_reissue(session, reissue_id)
+    if reissue.status != "awaiting_confirmation":
+        raise Conflict("reissue_not_awaiting_confirmation", f"Reissue {reissue_id} is {reissue.status}.")
+    if reissue.declared_by == admin.admin_id:
+        raise Forbidden(
+            "confirmation_by_declarer", "A second administrator must confirm; the one who declared the leak cannot."
+        )
+    state = await epoch_of(session, reissue.institution_code)
+    reissue.confirmed_by, reissue.confirmed_at = admin.admin_id, utc_now()
+    reissue.status, reissue.from_epoch, reissue.to_epoch = "running", state.epoch, state.epoch + 1
+    await session.merge(
+        SymbolEpoch(institution_code=reissue.institution_code, epoch=state.epoch, reissuing=True, changed_at=utc_now())
+    )
+    await session.flush()
+    return reissue_out(reissue)
+
+
+async def resume_reissue(session: AsyncSession, reissue_id: str, admin: Administrator) -> ReissueOut:
+    reissue = await get_reissue(session, reissue_id)
+    if reissue.status != "failed":
+        raise Conflict("reissue_not_failed", f"Reissue {reissue_id} is {reissue.status}; only a failed one resumes.")
+    logger.info("reissue %s resumed by %s at phase %s", reissue_id, admin.admin_id, reissue.phase)
+    reissue.status, reissue.error = "running", None
+    await session.flush()
+    return reissue_out(reissue)
+
+
+async def _derive_next_epoch(session: AsyncSession, reissue: SymbolReissue, master_key: bytes) -> None:
+    code, old, new = reissue.institution_code, reissue.from_epoch, reissue.to_epoch
+    serials = list(
+        await session.scalars(
+            select(InstitutionSymbol.person_serial).where(
+                InstitutionSymbol.institution_code == code, InstitutionSymbol.epoch == old
+            )
+        )
+    )
+    # A rerun after an interruption starts this phase over.
+    await session.execute(
+        delete(InstitutionSymbol).where(InstitutionSymbol.institution_code == code, InstitutionSymbol.epoch == new)
+    )
+    symbols = await asyncio.to_thread(derive_symbols, master_key, code, new, serials)
+    now = utc_now()
+    await bulk_insert(
+        session,
+        InstitutionSymbol,
+        [(code, symbol, serial, new, now) for symbol, serial in zip(symbols, serials, strict=True)],
+    )
+    reissue.persons, reissue.phase = len(serials), "delivering"
+
+
+async def _deliver(runtime: Runtime, reissue_id: str) -> None:
+    """Old → new pairs in batches ordered by person serial, then the intermediate's commit."""
+    old_row, new_row = aliased(InstitutionSymbol), aliased(InstitutionSymbol)
+    async with runtime.database.sessions() as session:
+        reissue = await get_reissue(session, reissue_id)
+        code, persons = reissue.institution_code, reissue.persons
+        base_url = (await _intermediate_of(session, code)).base_url
+        reissue.delivered = 0
+        await session.commit()
+    endpoint = f"{base_url}/symbol-reissues/{reissue_id}"
+    batches, after, batch_no = max(1, math.ceil(persons / BATCH_SIZE)), "", 0
+    while True:
+        async with runtime.database.sessions() as session:
+            pairs = (
+                await session.execute(
+                    select(old_row.symbol, new_row.symbol, old_row.person_serial)
+                    .join(
+                        new_row,
+                        and_(
+                            new_row.institution_code == old_row.institution_code,
+                            new_row.person_serial == old_row.person_serial,
+                            new_row.epoch == reissue.to_epoch,
+                        ),
+                    )
+                    .where(
+                        old_row.institution_code == code,
+                        old_row.epoch == reissue.from_epoch,
+                        old_row.person_serial > after,
+                    )
+                    .order_by(old_row.person_serial)
+                    .limit(BATCH_SIZE)
+                )
+            ).all()
+        if not pairs and batch_no > 0:
+            break
+        await runtime.client.call(
+            "POST",
+            f"{endpoint}/batches/{batch_no}",
+            {"batches": batches, "mappings": [{"old_symbol": old, "new_symbol": new} for old, new, _ in pairs]},
+            upstream=f"{code} intermediate server",
+        )
+        batch_no += 1
+        async with runtime.database.sessions() as session:
+            await session.execute(
+                update(SymbolReissue)
+                .where(SymbolReissue.reissue_id == reissue_id)
+                .values(delivered=SymbolReissue.delivered + len(pairs))
+            )
+            await session.commit()
+        if len(pairs) < BATCH_SIZE:
+            break
+        after = pairs[-1][2]
+    await runtime.client.call(
+        "POST",
+        f"{endpoint}/commit",
+        {"batches": batch_no, "mappings": persons},
+        upstream=f"{code} intermediate server",
+    )
+
+
+async def _switch_epoch(session: AsyncSession, reissue: SymbolReissue) -> None:
+    await session.merge(
+        SymbolEpoch(
+            institution_code=reissue.institution_code, epoch=reissue.to_epoch, reissuing=False, changed_at=utc_now()
+        )
+    )
+    reissue.phase, reissue.status, reissue.finished_at = "done", "completed", utc_now()
+
+
+async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str) -> None:
+    """Run (or resume) a confirmed reissue to its end; a failure is stored, never raised."""
+    try:
+        async with runtime.database.sessions() as session:
+            reissue = await get_reissue(session, reissue_id)
+            if reissue.phase == "deriving":
+                await _derive_next_epoch(session, reissue, master_key)
+                await session.commit()
+            phase = reissue.phase
+        if phase == "delivering":
+            await _deliver(runtime, reissue_id)
+            async with runtime.database.sessions() as session:
+                (await get_reissue(session, reissue_id)).phase = "switching"
+                await session.commit()
+        async with runtime.database.sessions() as session:
+            reissue = await get_reissue(session, reissue_id)
+            if reissue.phase == "switching":
+                await _switch_epoch(session, reissue)
+                await session.commit()
+    except (DomainError, OSError) as error:
+        logger.warning("symbol reissue %s failed: %s", reissue_id, error)
+        async with runtime.database.sessions() as session:
+            reissue = await get_reissue(session, reissue_id)
+            reissue.status = "failed"
+            reissue.error = f"{getattr(error, 'code', type(error).__name__)}: {error}"
+            await session.commit()
+
+
+async def running_reissues(session: AsyncSession) -> list[str]:
+    """Reissues a stopped broker left running: they resume when it starts again."""
+    return list(await session.scalars(select(SymbolReissue.reissue_id).where(SymbolReissue.status == "running")))
+
+
+class ReissueJobs:
+    """The reissue jobs this broker process runs in the background (progress is in the table)."""
+
+    def __init__(self, runtime: Runtime, master_key: bytes) -> None:
+        self.runtime, self.master_key = runtime, master_key
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, reissue_id: str) -> None:
+        task = asyncio.create_task(run_reissue(self.runtime, self.master_key, reissue_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def resume_interrupted(self) -> None:
+        async with self.runtime.database.sessions() as session:
+            for reissue_id in await running_reissues(session):
+                self.start(reissue_id)
+
+    async def stop(self) -> None:
+        """Cancel what runs; each job's phase is committed, so it resumes at the next start."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
