@@ -1,0 +1,314 @@
+"""The network administrator's CLI for the broker's institution registry:
+`python -m devnet.admin [--broker URL] [--operator-token T] <command>`.
+
+  institutions list                       every registered institution (table)
+  institutions show CODE                  one institution with its components and keys (JSON)
+  institutions add --code C --name N --kind K
+        (--component NAME BASE_URL SIGNING_KEY ENCRYPTION_KEY | --from-well-known URL[=BASE_URL])...
+  institutions enrol URL[=BASE_URL]...    everything read from running components' /.well-known/institution
+  keys list CODE COMPONENT                a component's key generations and their status (table)
+  keys announce CODE COMPONENT --signing-public-key K --encryption-public-key K [--activates-at ISO8601]
+  keys show KEY_ID                        the key in force under this id, as verifiers see it (JSON)
+
+The broker URL defaults to $BROKER_URL, else http://127.0.0.1:8102; the operator token (needed to
+add, enrol and announce) to $OPERATOR_TOKEN, so it need not appear in shell history. A refusal
+by the broker (RFC 9457 problem) is printed with its title, code and detail, and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
+
+import httpx
+
+from devnet.enrolment import component_entry, institution_entries, read_identity
+
+DEFAULT_BROKER = "http://127.0.0.1:8102"
+INSTITUTIONS = "/registry/institutions"
+
+
+class CommandError(Exception):
+    """The command cannot be carried out; the message says why (exit 1)."""
+
+
+class BrokerRefusal(Exception):
+    """The broker answered with an error status, usually a problem+json body."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} from {response.request.method} {response.request.url.path}")
+        self.response = response
+
+
+# --- talking to the broker ----------------------------------------------------------------------
+
+
+class Registry:
+    """The broker's registry API, as an administrator sees it."""
+
+    def __init__(self, client: httpx.Client, operator_token: str | None) -> None:
+        self.client = client
+        self.operator_token = operator_token
+
+    def _operator(self) -> dict[str, str]:
+        if not self.operator_token:
+            raise CommandError("no operator token: pass --operator-token or set OPERATOR_TOKEN")
+        return {"Authorization": f"Bearer {self.operator_token}"}
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> Any:
+        if response.is_error:
+            raise BrokerRefusal(response)
+        return response.json()
+
+    def get(self, path: str) -> Any:
+        return self._answer(self.client.get(path))
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self._answer(self.client.post(path, json=body, headers=self._operator()))
+
+
+def _split_url(argument: str) -> tuple[str, str]:
+    """`URL` or `URL=BASE_URL`: where this machine reads the component, and where others reach it."""
+    read_url, _, base_url = argument.partition("=")
+    read_url = read_url.rstrip("/")
+    return read_url, (base_url or read_url).rstrip("/")
+
+
+def _identity(client: httpx.Client, url: str) -> Mapping[str, Any]:
+    try:
+        return read_identity(client, url)
+    except httpx.HTTPStatusError as error:
+        raise CommandError(f"{url}/.well-known/institution answered {error.response.status_code}") from error
+    except httpx.TransportError as error:
+        raise CommandError(f"cannot reach {url}: {error}") from error
+    except ValueError as error:
+        raise CommandError(f"{url}/.well-known/institution is not JSON: {error}") from error
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def institutions_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    institutions = registry.get(INSTITUTIONS)
+    if args.json:
+        _print_json(institutions, out)
+        return
+    rows = [[i["code"], i["kind"], i["name"], " ".join(c["component"] for c in i["components"])] for i in institutions]
+    _print_table(["CODE", "KIND", "NAME", "COMPONENTS"], rows, out)
+
+
+def institutions_show(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    _print_json(registry.get(f"{INSTITUTIONS}/{args.code}"), out)
+
+
+def institutions_add(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    components = [
+        {"component": name, "base_url": base_url, "signing_public_key": signing, "encryption_public_key": encryption}
+        for name, base_url, signing, encryption in args.component or []
+    ]
+    for argument in args.from_well_known or []:
+        read_url, base_url = _split_url(argument)
+        identity = _identity(registry.client, read_url)
+        if identity["institution_code"] != args.code:
+            raise CommandError(
+                f"{read_url} is {identity['key_id']} of institution {identity['institution_code']}, not {args.code}:"
+                " it signs with that key id, so it cannot be registered under another code"
+            )
+        components.append(component_entry(identity, base_url))
+    if not components:
+        raise CommandError("give at least one --component or --from-well-known")
+    body = {"code": args.code, "name": args.name, "kind": args.kind, "components": components}
+    _print_json(registry.post(INSTITUTIONS, body), out)
+
+
+def institutions_enrol(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    identities = []
+    for argument in args.urls:
+        read_url, base_url = _split_url(argument)
+        identities.append((_identity(registry.client, read_url), base_url))
+    _print_json([registry.post(INSTITUTIONS, entry) for entry in institution_entries(identities)], out)
+
+
+def keys_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    generations = registry.get(f"{INSTITUTIONS}/{args.code}/components/{args.component}/keys")
+    if args.json:
+        _print_json(generations, out)
+        return
+    fields = ("key_id", "generation", "status", "activates_at", "retires_at", "signing_public_key")
+    rows = [["-" if g[field] is None else str(g[field]) for field in fields] for g in generations]
+    _print_table(["KEY ID", "GEN", "STATUS", "ACTIVATES AT", "RETIRES AT", "SIGNING PUBLIC KEY"], rows, out)
+
+
+def keys_announce(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    body = {"signing_public_key": args.signing_public_key, "encryption_public_key": args.encryption_public_key}
+    if args.activates_at is not None:
+        body["activates_at"] = args.activates_at
+    _print_json(registry.post(f"{INSTITUTIONS}/{args.code}/components/{args.component}/keys", body), out)
+
+
+def keys_show(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    _print_json(registry.get(f"/registry/keys/{args.key_id}"), out)
+
+
+Command = Callable[[Registry, argparse.Namespace, TextIO], None]
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _print_json(value: Any, out: TextIO) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2), file=out)
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        print("  ".join(cells).rstrip(), file=out)
+
+
+def print_refusal(response: httpx.Response, err: TextIO) -> None:
+    """The broker's problem (RFC 9457): status, title, code, detail and any field errors."""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    if not isinstance(problem, dict) or "code" not in problem:
+        print(f"error: the broker answered {response.status_code}: {response.text.strip()[:500]}", file=err)
+        return
+    title = problem.get("title") or response.reason_phrase
+    print(f"error: {response.status_code} {title} [{problem['code']}]", file=err)
+    if problem.get("detail"):
+        print(f"  {problem['detail']}", file=err)
+    for error in problem.get("errors") or []:
+        location = ".".join(str(part) for part in error.get("location", []))
+        print(f"  {location}: {error.get('message', '')}", file=err)
+
+
+# --- arguments ----------------------------------------------------------------------------------
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devnet.admin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--broker",
+        default=environ.get("BROKER_URL") or DEFAULT_BROKER,
+        help="the broker's base URL (default: $BROKER_URL, else %(default)s)",
+    )
+    parser.add_argument(
+        "--operator-token",
+        default=environ.get("OPERATOR_TOKEN"),
+        help="the deployment's operator token (default: $OPERATOR_TOKEN)",
+    )
+    parser.add_argument("--json", action="store_true", help="print lists as JSON instead of a table")
+    topics = parser.add_subparsers(dest="topic", required=True)
+
+    institutions = topics.add_parser("institutions", help="institutions and their components").add_subparsers(
+        dest="command", required=True
+    )
+    institutions.add_parser("list", help="every registered institution").set_defaults(run=institutions_list)
+    show = institutions.add_parser("show", help="one institution, with its components and public keys")
+    show.add_argument("code")
+    show.set_defaults(run=institutions_show)
+
+    add = institutions.add_parser("add", help="register (or update) an institution and its components")
+    add.add_argument("--code", required=True, help="e.g. 132110 for 小平市")
+    add.add_argument("--name", required=True)
+    add.add_argument("--kind", required=True, help="municipality, prefecture, national_agency, jlis, broker or portal")
+    add.add_argument(
+        "--component",
+        nargs=4,
+        action="append",
+        metavar=("COMPONENT", "BASE_URL", "SIGNING_PUBLIC_KEY", "ENCRYPTION_PUBLIC_KEY"),
+        help="a component given explicitly (city, intermediate, jlis, broker or portal); repeatable",
+    )
+    add.add_argument(
+        "--from-well-known",
+        action="append",
+        metavar="URL[=BASE_URL]",
+        help="a component read from its running /.well-known/institution at URL, registered with BASE_URL"
+        " (default URL); repeatable",
+    )
+    add.set_defaults(run=institutions_add)
+
+    enrol = institutions.add_parser(
+        "enrol", help="register every institution whose running components are at these URLs"
+    )
+    enrol.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL[=BASE_URL]",
+        help="read /.well-known/institution at URL; register the component with BASE_URL (default URL)",
+    )
+    enrol.set_defaults(run=institutions_enrol)
+
+    keys = topics.add_parser("keys", help="component keys and their rotation").add_subparsers(
+        dest="command", required=True
+    )
+    key_list = keys.add_parser("list", help="a component's key generations and their status")
+    key_list.add_argument("code")
+    key_list.add_argument("component")
+    key_list.set_defaults(run=keys_list)
+
+    announce = keys.add_parser("announce", help="announce a component's next key pair")
+    announce.add_argument("code")
+    announce.add_argument("component")
+    announce.add_argument("--signing-public-key", required=True, help="Ed25519, base64 of the 32 raw bytes")
+    announce.add_argument("--encryption-public-key", required=True, help="X25519, base64 of the 32 raw bytes")
+    announce.add_argument(
+        "--activates-at",
+        metavar="ISO8601",
+        help="when the new key takes over, with a UTC offset (default: now; a past time retires the old key sooner)",
+    )
+    announce.set_defaults(run=keys_announce)
+
+    key_show = keys.add_parser("show", help="the key in force under this key id")
+    key_show.add_argument("key_id")
+    key_show.set_defaults(run=keys_show)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run one command; 0 on success, 1 when it fails. `transport` replaces the network (tests)."""
+    args = build_parser(os.environ if environ is None else environ).parse_args(argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    run: Command = args.run
+    broker = args.broker.rstrip("/")
+    try:
+        with httpx.Client(base_url=broker, timeout=10.0, trust_env=False, transport=transport) as client:
+            run(Registry(client, args.operator_token), args, out)
+    except BrokerRefusal as refusal:
+        print_refusal(refusal.response, err)
+        return 1
+    except CommandError as error:
+        print(f"error: {error}", file=err)
+        return 1
+    except httpx.TransportError as error:
+        print(f"error: cannot reach the broker at {broker}: {error}", file=err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
