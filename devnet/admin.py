@@ -9,9 +9,15 @@
   keys list CODE COMPONENT                a component's key generations and their status (table)
   keys announce CODE COMPONENT --signing-public-key K --encryption-public-key K [--activates-at ISO8601]
   keys show KEY_ID                        the key in force under this id, as verifiers see it (JSON)
+  administrators create ADMIN_ID --name N a named administrator; prints its token once
+  reissue declare CODE --reason R         declare CODE's symbols leaked (one administrator)
+  reissue confirm REISSUE_ID [--follow]   confirm it (a second administrator); --follow shows progress
+  reissue resume REISSUE_ID [--follow]    run a failed reissue again from where it stopped
+  reissue status REISSUE_ID | reissue list
 
 The broker URL defaults to $BROKER_URL, else http://127.0.0.1:8102; the operator token (needed to
-add, enrol and announce) to $OPERATOR_TOKEN, so it need not appear in shell history. A refusal
+add, enrol, announce and create administrators) to $OPERATOR_TOKEN, and an administrator's own
+token (for reissues) to $ADMIN_TOKEN, so neither need appear in shell history. A refusal
 by the broker (RFC 9457 problem) is printed with its title, code and detail, and exits 1.
 """
 
@@ -21,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
@@ -51,14 +58,20 @@ class BrokerRefusal(Exception):
 class Registry:
     """The broker's registry API, as an administrator sees it."""
 
-    def __init__(self, client: httpx.Client, operator_token: str | None) -> None:
+    def __init__(self, client: httpx.Client, operator_token: str | None, admin_token: str | None = None) -> None:
         self.client = client
         self.operator_token = operator_token
+        self.admin_token = admin_token
 
     def _operator(self) -> dict[str, str]:
         if not self.operator_token:
             raise CommandError("no operator token: pass --operator-token or set OPERATOR_TOKEN")
         return {"Authorization": f"Bearer {self.operator_token}"}
+
+    def _administrator(self) -> dict[str, str]:
+        if not self.admin_token:
+            raise CommandError("no administrator token: pass --admin-token or set ADMIN_TOKEN")
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     @staticmethod
     def _answer(response: httpx.Response) -> Any:
@@ -71,6 +84,12 @@ class Registry:
 
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self._answer(self.client.post(path, json=body, headers=self._operator()))
+
+    def get_as_administrator(self, path: str) -> Any:
+        return self._answer(self.client.get(path, headers=self._administrator()))
+
+    def post_as_administrator(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return self._answer(self.client.post(path, json=body, headers=self._administrator()))
 
 
 def _split_url(argument: str) -> tuple[str, str]:
@@ -156,6 +175,56 @@ def keys_show(registry: Registry, args: argparse.Namespace, out: TextIO) -> None
     _print_json(registry.get(f"/registry/keys/{args.key_id}"), out)
 
 
+def administrators_create(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    _print_json(registry.post("/administrators", {"admin_id": args.admin_id, "name": args.name}), out)
+
+
+REISSUES = "/symbol-reissues"
+
+
+def _follow(registry: Registry, reissue: Mapping[str, Any], out: TextIO, poll_seconds: float = 0.5) -> None:
+    """Print the reissue's progress whenever it changes, until it completes or fails."""
+    last = ""
+    while True:
+        line = f"{reissue['status']} ({reissue['phase']}): {reissue['delivered']:,} of {reissue['persons']:,} delivered"
+        if line != last:
+            print(line, file=out, flush=True)
+            last = line
+        if reissue["status"] == "failed":
+            raise CommandError(f"reissue {reissue['reissue_id']} failed: {reissue['error']}")
+        if reissue["status"] != "running":
+            return
+        time.sleep(poll_seconds)
+        reissue = registry.get_as_administrator(f"{REISSUES}/{reissue['reissue_id']}")
+
+
+def reissue_declare(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    body = {"institution_code": args.code, "reason": args.reason}
+    _print_json(registry.post_as_administrator(REISSUES, body), out)
+
+
+def reissue_confirm(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    reissue = registry.post_as_administrator(f"{REISSUES}/{args.reissue_id}/{args.step}")
+    if args.follow:
+        _follow(registry, reissue, out)
+    else:
+        _print_json(reissue, out)
+
+
+def reissue_status(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    _print_json(registry.get_as_administrator(f"{REISSUES}/{args.reissue_id}"), out)
+
+
+def reissue_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    reissues = registry.get_as_administrator(REISSUES)
+    if args.json:
+        _print_json(reissues, out)
+        return
+    fields = ("reissue_id", "institution_code", "status", "phase", "declared_by", "confirmed_by", "persons")
+    rows = [["-" if r[field] is None else str(r[field]) for field in fields] for r in reissues]
+    _print_table(["REISSUE ID", "CODE", "STATUS", "PHASE", "DECLARED BY", "CONFIRMED BY", "PERSONS"], rows, out)
+
+
 Command = Callable[[Registry, argparse.Namespace, TextIO], None]
 
 
@@ -212,6 +281,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--operator-token",
         default=environ.get("OPERATOR_TOKEN"),
         help="the deployment's operator token (default: $OPERATOR_TOKEN)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=environ.get("ADMIN_TOKEN"),
+        help="your own administrator token, for reissues (default: $ADMIN_TOKEN)",
     )
     parser.add_argument("--json", action="store_true", help="print lists as JSON instead of a table")
     topics = parser.add_subparsers(dest="topic", required=True)
@@ -278,6 +352,34 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     key_show = keys.add_parser("show", help="the key in force under this key id")
     key_show.add_argument("key_id")
     key_show.set_defaults(run=keys_show)
+
+    administrators = topics.add_parser("administrators", help="named broker administrators").add_subparsers(
+        dest="command", required=True
+    )
+    create = administrators.add_parser("create", help="create an administrator; its token is printed once")
+    create.add_argument("admin_id")
+    create.add_argument("--name", required=True)
+    create.set_defaults(run=administrators_create)
+
+    reissue = topics.add_parser("reissue", help="reissue an institution's symbols after a leak").add_subparsers(
+        dest="command", required=True
+    )
+    declare = reissue.add_parser("declare", help="declare an institution's symbols leaked")
+    declare.add_argument("code")
+    declare.add_argument("--reason", required=True)
+    declare.set_defaults(run=reissue_declare)
+    for step, endpoint, text in (
+        ("confirm", "confirmation", "confirm another administrator's declaration; the reissue starts"),
+        ("resume", "resumption", "run a failed reissue again from the phase it stopped in"),
+    ):
+        command = reissue.add_parser(step, help=text)
+        command.add_argument("reissue_id")
+        command.add_argument("--follow", action="store_true", help="print progress until the reissue ends")
+        command.set_defaults(run=reissue_confirm, step=endpoint)
+    status = reissue.add_parser("status", help="one reissue and its progress")
+    status.add_argument("reissue_id")
+    status.set_defaults(run=reissue_status)
+    reissue.add_parser("list", help="every reissue, newest first").set_defaults(run=reissue_list)
     return parser
 
 
@@ -297,7 +399,7 @@ def main(
     broker = args.broker.rstrip("/")
     try:
         with httpx.Client(base_url=broker, timeout=10.0, trust_env=False, transport=transport) as client:
-            run(Registry(client, args.operator_token), args, out)
+            run(Registry(client, args.operator_token, args.admin_token), args, out)
     except BrokerRefusal as refusal:
         print_refusal(refusal.response, err)
         return 1

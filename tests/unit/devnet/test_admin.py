@@ -347,3 +347,40 @@ def test_components_of_one_institution_are_enrolled_together() -> None:
         "signing_public_key": "132110.intermediate signing",
         "encryption_public_key": "132110.intermediate encryption",
     }
+
+
+def administrator_token(broker_url: str, admin_id: str) -> str:
+    created = admin(broker_url, "administrators", "create", admin_id, "--name", admin_id)
+    assert created.exit_code == 0, created.err
+    token: str = created.json()["token"]
+    return token
+
+
+def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(broker_url: str) -> None:
+    assert add_town(broker_url).exit_code == 0  # its intermediate server's address reaches nobody
+    sato, suzuki = administrator_token(broker_url, "sato"), administrator_token(broker_url, "suzuki")
+    declared = admin(broker_url, "--admin-token", sato, "reissue", "declare", CODE, "--reason", "leaked")
+    assert declared.exit_code == 0, declared.err
+    reissue_id = declared.json()["reissue_id"]
+
+    own = admin(broker_url, "--admin-token", sato, "reissue", "confirm", reissue_id)
+    confirmed = admin(broker_url, "--admin-token", suzuki, "reissue", "confirm", reissue_id, "--follow")
+
+    assert own.exit_code == 1
+    assert "[confirmation_by_declarer]" in own.err
+    assert confirmed.exit_code == 1
+    assert "running (deriving)" in confirmed.out
+    # Unreachable by name: a resolver may fail at once (unavailable) or only after the timeout.
+    assert re.search(f"reissue {reissue_id} failed: upstream_(unavailable|timeout)", confirmed.err)
+    listed = admin(broker_url, "--admin-token", suzuki, "reissue", "list")
+    assert listed.table() == [[reissue_id, CODE, "failed", "delivering", "sato", "suzuki", "0"]]
+
+
+def test_reissue_commands_need_an_administrator_token(broker_url: str) -> None:
+    without = admin(broker_url, "reissue", "list")
+    operator_only = admin(broker_url, "--admin-token", OPERATOR_TOKEN, "reissue", "list")
+
+    assert without.exit_code == 1
+    assert "no administrator token" in without.err
+    assert operator_only.exit_code == 1
+    assert "[administrator_token_invalid]" in operator_only.err
