@@ -30,6 +30,7 @@ test: lint
 # Performance: each script prints its ratio against a baseline measured in the same run.
 bench: install
 	$(PY) -m bench.issuance
+	$(PY) -m bench.symbol_reissue
 
 # Containers without a registry: engine, debootstrap bases and wheelhouse cached under var/docker.
 wheels: install
