@@ -233,12 +233,13 @@ async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str) -> N
             if reissue.phase == "switching":
                 await _switch_epoch(session, reissue)
                 await session.commit()
-    except (DomainError, OSError) as error:
+    except Exception as error:  # whatever stopped it (an upstream refusal, the database), it is stored
         logger.warning("symbol reissue %s failed: %s", reissue_id, error)
         async with runtime.database.sessions() as session:
             reissue = await get_reissue(session, reissue_id)
             reissue.status = "failed"
-            reissue.error = f"{getattr(error, 'code', type(error).__name__)}: {error}"
+            code = error.code if isinstance(error, DomainError) else type(error).__name__
+            reissue.error = f"{code}: {error}"
             await session.commit()
 
 
