@@ -1,5 +1,6 @@
 """Common wiring of a service app: lifespan (keys, database, outbound client, key directory),
-problem handlers, `/health`, `/.well-known/institution`, and the dependencies routers use.
+problem handlers, `/health`, `/.well-known/institution`, `POST /operations/keys/next`, and the
+dependencies routers use.
 """
 
 from __future__ import annotations
@@ -8,17 +9,19 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, status
+from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import Database
 from services.directory import BrokerDirectory
 from services.http import ServiceClient
-from services.keys import ServiceKeys, load_or_create_keys
-from services.problems import Unauthenticated, install_problem_handlers
+from services.keys import KeyGeneration, NextKeyPending, ServiceKeys, load_or_create_keys
+from services.problems import Conflict, Unauthenticated, install_problem_handlers
 from services.rbac import Caller
 from services.settings import ServiceSettings
 from services.signing import KeyDirectory, SignatureVerifier
@@ -54,6 +57,34 @@ class Runtime:
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 DirectoryFactory = Callable[[Database, ServiceClient, ServiceSettings], KeyDirectory]
 LifecycleHook = Callable[[FastAPI, Runtime], Awaitable[None]]
+
+
+class NextKeyIn(BaseModel):
+    """When the next key takes over: the same time the administrator announces at the broker."""
+
+    activates_at: AwareDatetime
+
+
+class KeyGenerationOut(BaseModel):
+    """One of the service's key generations, public halves only."""
+
+    key_id: str
+    generation: int
+    signing_public_key: str
+    encryption_public_key: str
+    activates_at: datetime | None  # None for generation 1, in force since enrolment
+    signing: bool  # whether the service signs with it now
+
+    @classmethod
+    def of(cls, generation: KeyGeneration, current: KeyGeneration) -> KeyGenerationOut:
+        return cls(
+            key_id=generation.key_id,
+            generation=generation.generation,
+            signing_public_key=generation.signing_public_b64(),
+            encryption_public_key=generation.encryption_public_b64(),
+            activates_at=generation.activates_at,
+            signing=generation.generation == current.generation,
+        )
 
 
 def broker_directory(_database: Database, client: ServiceClient, settings: ServiceSettings) -> KeyDirectory:
@@ -107,18 +138,46 @@ def create_service_app(
         return {"status": "ok", "service": identity.key_id}
 
     @app.get("/.well-known/institution", tags=["operations"])
-    async def institution(request: Request) -> dict[str, str]:
-        """Public identity and keys, read by the operator who enrols this component at the broker."""
+    async def institution(request: Request) -> dict[str, Any]:
+        """Public identity and keys, read by the operator who enrols this component at the broker:
+        the enrolled keys (generation 1, under `key_id`), then every generation the service holds
+        and the key id it signs with now."""
         keys: ServiceKeys = request.app.state.runtime.keys
+        current = keys.current()
         return {
             "institution_code": identity.institution_code,
             "institution_name": identity.institution_name,
             "institution_kind": identity.institution_kind,
             "component": identity.component,
             "key_id": identity.key_id,
-            "signing_public_key": keys.signing_public_b64(),
-            "encryption_public_key": keys.encryption_public_b64(),
+            "signing_public_key": keys.enrolled.signing_public_b64(),
+            "encryption_public_key": keys.enrolled.encryption_public_b64(),
+            "signing_key_id": current.key_id,
+            "key_generations": [KeyGenerationOut.of(g, current).model_dump(mode="json") for g in keys.generations()],
         }
+
+    @app.post(
+        "/operations/keys/next",
+        tags=["operations"],
+        response_model=KeyGenerationOut,
+        status_code=status.HTTP_201_CREATED,
+    )
+    async def prepare_next_key(body: NextKeyIn, _operator: Operator, runtime: RuntimeDep) -> KeyGenerationOut:
+        """Prepare the service's next key pair (鍵の更新), signing from `activates_at`.
+
+        An operator endpoint rather than a CLI beside the service: any replica answers it, with
+        the identity (hence the key id) it runs as, and writes the generation to the key dir in
+        the data dir every replica shares, where the others find it on their next signature; no
+        shell on the service's volume is needed, and the answer holds the public keys the
+        administrator announces at the broker (`python -m devnet.admin keys announce`) with the
+        same `activates_at`. Refused (409 `next_key_pending`) while a prepared key is not active
+        yet, so the service's generations stay numbered as the broker's.
+        """
+        try:
+            prepared = runtime.keys.prepare_next(body.activates_at)
+        except NextKeyPending as exc:
+            raise Conflict("next_key_pending", str(exc)) from exc
+        return KeyGenerationOut.of(prepared, runtime.keys.current())
 
     for router in routers:
         app.include_router(router)

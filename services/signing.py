@@ -67,19 +67,28 @@ class SeenNonce(KernelBase):
 
 
 class RequestSigner(httpx.Auth):
-    """httpx auth flow that signs every outgoing request with the service's Ed25519 key."""
+    """httpx auth flow that signs every outgoing request with the service's Ed25519 key of the
+    generation in force (see `services.keys`), named by that generation's key id."""
 
     requires_request_body = True
 
     def __init__(self, keys: ServiceKeys) -> None:
         self.keys = keys
-        self._signer = HTTPMessageSigner(
-            signature_algorithm=algorithms.ED25519,
-            key_resolver=MappingKeyResolver(public_keys={}, private_keys={keys.key_id: keys.signing_key}),
-        )
+        self._signers: dict[str, HTTPMessageSigner] = {}
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        sign_request(self._signer, self.keys.key_id, request)
+        # The generation in force now: a key that activated since the last request signs this one.
+        generation = self.keys.current()
+        signer = self._signers.get(generation.key_id)
+        if signer is None:
+            signer = HTTPMessageSigner(
+                signature_algorithm=algorithms.ED25519,
+                key_resolver=MappingKeyResolver(
+                    public_keys={}, private_keys={generation.key_id: generation.signing_key}
+                ),
+            )
+            self._signers[generation.key_id] = signer
+        sign_request(signer, generation.key_id, request)
         yield request
 
 
