@@ -1,9 +1,10 @@
-"""HTTP: an intermediate server sends a query; the broker relays the sealed answer."""
+"""HTTP: an intermediate server sends a query, for one person or a batch; the broker relays the
+sealed answers."""
 
 from fastapi import APIRouter
 
-from broker.queries.schemas import QueryAnswer, QueryIn
-from broker.queries.service import relay_query
+from broker.queries.schemas import BatchQueryAnswer, BatchQueryIn, QueryAnswer, QueryIn
+from broker.queries.service import relay_batch, relay_query
 from broker.whitelist.dependencies import WhitelistInForce
 from services.app import DbSession, RuntimeDep, SignedCaller
 from services.rbac import require_caller
@@ -17,3 +18,12 @@ async def post_query(
 ) -> QueryAnswer:
     require_caller(caller, components={"intermediate"})
     return await relay_query(session, runtime, whitelist, caller, body)
+
+
+@router.post("/queries/batch", response_model=BatchQueryAnswer)
+async def post_batch_query(
+    body: BatchQueryIn, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, whitelist: WhitelistInForce
+) -> BatchQueryAnswer:
+    """Up to 1,000 persons, one procedure, provider and item list: a result per person, in order."""
+    require_caller(caller, components={"intermediate"})
+    return await relay_batch(session, runtime, whitelist, caller, body)

@@ -9,7 +9,9 @@ conftests.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -21,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broker.app import create_app as create_broker
 from broker.config import BrokerSettings
@@ -273,3 +276,86 @@ async def linkage(tmp_path: Path, linkage_database_urls: dict[str, str]) -> Asyn
     async with in_process_network(_factories(tmp_path, linkage_database_urls)) as network:
         await _enrol_cities(network)
         yield Linkage(network)
+
+
+# --------------------------------------------------------------------------------------------
+# Slow providers and batch queries (broker/queries, municipality/intermediate/queries).
+# Additions only: nothing above is changed by this block.
+# --------------------------------------------------------------------------------------------
+
+
+class DelayedPath:
+    """ASGI wrapper: requests for one path wait `seconds` before the real app sees them, as behind
+    a slow network or an overloaded server (the network is the edge of the world; the app is real)."""
+
+    def __init__(self, app: ASGIApp, path: str, seconds: float) -> None:
+        self.app, self.path, self.seconds = app, path, seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
+
+
+def slow_down(linkage: Linkage, host: str, path: str, seconds: float) -> None:
+    """`host` answers requests for `path` only after `seconds`; `bring_back(host)` undoes it."""
+    app = DelayedPath(linkage.network.apps[host], path, seconds)
+    linkage.network.transport.apps[host] = httpx.ASGITransport(app=app)
+
+
+@asynccontextmanager
+async def linkage_with_broker_timeout(
+    tmp_path: Path, urls: dict[str, str], timeout_seconds: float
+) -> AsyncIterator[Linkage]:
+    """The same network, with the broker configured to wait at most `timeout_seconds` for any call
+    (its `request_timeout_seconds`); the other services keep the default."""
+    factories = _factories(tmp_path, urls)
+    broker_settings = BrokerSettings(
+        **settings_kwargs(tmp_path / BROKER, urls[BROKER]),
+        jlis_url=f"http://{JLIS}",
+        request_timeout_seconds=timeout_seconds,
+    )
+    factories[BROKER] = partial(create_broker, broker_settings)
+    async with in_process_network(factories) as network:
+        await _enrol_cities(network)
+        yield Linkage(network)
+
+
+async def staff_batch_query(
+    linkage: Linkage,
+    city: City,
+    token: str,
+    address_numbers: Sequence[str],
+    *,
+    procedure: str = CHILD_ALLOWANCE,
+    provider: City = KODAIRA,
+    items: Sequence[str] = INCOME_ITEMS,
+) -> httpx.Response:
+    """POST /queries/batch to the city's intermediate server as a staff member."""
+    body = {
+        "address_numbers": list(address_numbers),
+        "procedure_code": procedure,
+        "provider_code": provider.code,
+        "item_codes": list(items),
+    }
+    async with linkage.network.client_for(city.intermediate_host) as client:
+        return await client.post("/queries/batch", json=body, headers=bearer(token))
+
+
+async def signed_broker_batch(
+    linkage: Linkage,
+    requester_symbols: Sequence[str],
+    *,
+    procedure: str = CHILD_ALLOWANCE,
+    provider: City = KODAIRA,
+    items: Sequence[str] = INCOME_ITEMS,
+) -> httpx.Response:
+    """POST /queries/batch to the broker exactly as 東村山市's intermediate server would (signed by it)."""
+    body = {
+        "requester_symbols": list(requester_symbols),
+        "procedure_code": procedure,
+        "provider_code": provider.code,
+        "item_codes": list(items),
+    }
+    async with linkage.network.client_for(BROKER, signed_as=HIGASHIMURAYAMA.intermediate_host) as client:
+        return await client.post("/queries/batch", json=body)

@@ -1,9 +1,14 @@
-"""HTTP: the broker forwards queries addressed to this city."""
+"""HTTP: the broker forwards queries addressed to this city, for one person or a batch."""
 
 from fastapi import APIRouter
 
-from municipality.intermediate.provisions.schemas import ProvisionRequest, SealedAnswer
-from municipality.intermediate.provisions.service import answer_provision
+from municipality.intermediate.provisions.schemas import (
+    BatchProvisionRequest,
+    BatchSealedAnswer,
+    ProvisionRequest,
+    SealedAnswer,
+)
+from municipality.intermediate.provisions.service import answer_provision, answer_provisions
 from services.app import DbSession, RuntimeDep, SignedCaller
 from services.rbac import require_caller
 
@@ -16,3 +21,12 @@ async def post_provision(
 ) -> SealedAnswer:
     require_caller(caller, components={"broker"}, kinds={"broker"})
     return await answer_provision(session, runtime.directory, body)
+
+
+@router.post("/provisions/batch", response_model=BatchSealedAnswer)
+async def post_provisions(
+    body: BatchProvisionRequest, caller: SignedCaller, session: DbSession, runtime: RuntimeDep
+) -> BatchSealedAnswer:
+    """One call for many persons: an answer per person, each sealed on its own, in order."""
+    require_caller(caller, components={"broker"}, kinds={"broker"})
+    return await answer_provisions(session, runtime.directory, body)

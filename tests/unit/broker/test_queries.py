@@ -6,16 +6,23 @@ the other's symbol.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.http import ServiceClient
+from services.keys import load_or_create_keys
+from services.problems import UpstreamError
 from tests.unit.linkage_fixture import (
     BROKER,
     CHILD_ALLOWANCE,
@@ -23,11 +30,15 @@ from tests.unit.linkage_fixture import (
     INCOME_ITEMS,
     KODAIRA,
     Linkage,
+    linkage_with_broker_timeout,
+    slow_down,
     stored_text,
     synthetic_resident,
 )
 
 SYMBOL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+BROKER_TIMEOUT = 0.5  # the broker's request_timeout_seconds in the slow-provider tests
+PROVIDER_DELAY = 5.0  # how long the slow provider takes: far longer than the broker waits
 
 
 @dataclass(frozen=True)
@@ -213,3 +224,109 @@ async def test_broker_never_tells_a_city_the_other_citys_symbol(
     assert all(kodaira_symbol not in e.body for e in to_higashimurayama)
     assert all(higashimurayama_symbol not in e.body for e in to_kodaira)
     assert all(kodaira_symbol not in r.text for r in outcomes)
+
+
+@pytest.fixture
+async def impatient_linkage(tmp_path: Path, linkage_database_urls: dict[str, str]) -> AsyncIterator[Linkage]:
+    """The linkage network with the broker configured to wait BROKER_TIMEOUT seconds for a call."""
+    async with linkage_with_broker_timeout(tmp_path, linkage_database_urls, BROKER_TIMEOUT) as linkage:
+        yield linkage
+
+
+async def test_broker_answers_504_when_the_provider_is_slow_and_records_the_timeout(
+    impatient_linkage: Linkage,
+) -> None:
+    linkage = impatient_linkage
+    mover = await linkage.move_resident()
+    symbol = await linkage.symbol_held_by(HIGASHIMURAYAMA, mover.address_numbers["higashimurayama"])
+    slow_down(linkage, KODAIRA.intermediate_host, "/provisions", PROVIDER_DELAY)
+
+    started = time.perf_counter()
+    response = await signed_broker_query(linkage, symbol)
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 504, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "upstream_timeout"
+    assert BROKER_TIMEOUT <= elapsed < PROVIDER_DELAY  # it gave up at its timeout, not at the provider's pace
+    record = only_record(await linkage.provision_records(), requester_code=HIGASHIMURAYAMA.code)
+    assert (record["outcome"], record["outcome_code"]) == ("failed", "upstream_timeout")
+    assert record["whitelist_row"] == "R001"
+    assert record["latency_ms"] >= BROKER_TIMEOUT * 1000
+
+
+async def test_staff_query_to_a_slow_provider_is_504_timeout_and_logged(impatient_linkage: Linkage) -> None:
+    linkage = impatient_linkage
+    mover = await linkage.move_resident()
+    token = await child_allowance_token(linkage)
+    slow_down(linkage, KODAIRA.intermediate_host, "/provisions", PROVIDER_DELAY)
+
+    started = time.perf_counter()
+    response = await linkage.staff_query(HIGASHIMURAYAMA, token, mover.address_numbers["higashimurayama"])
+    elapsed = time.perf_counter() - started
+
+    # The broker gave up after its timeout; the city passes its 504 on to the staff member.
+    assert response.status_code == 504, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (response.json()["code"], response.json()["upstream"]) == ("upstream_timeout", "broker")
+    assert elapsed < PROVIDER_DELAY  # the staff member did not wait for the provider
+    [entry] = (await linkage.access_log(HIGASHIMURAYAMA))["entries"]
+    assert entry["outcome"] == "refused:upstream_timeout"
+    record = only_record(await linkage.provision_records(), requester_code=HIGASHIMURAYAMA.code)
+    assert (record["outcome"], record["outcome_code"]) == ("failed", "upstream_timeout")
+
+
+# The in-process network has no sockets; these check the real client (aiohttp under httpx) that
+# services use between processes: a slow callee is 504 within the timeout, an absent one 503.
+
+
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(65536)
+    await asyncio.sleep(PROVIDER_DELAY)
+    writer.close()
+
+
+async def _trickles(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Sends a byte every 0.1 s: never idle long enough for a per-read timeout to fire."""
+    await reader.read(65536)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+    try:
+        for _ in range(100):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+    except ConnectionError:
+        pass  # the client gave up, as it should
+    writer.close()
+
+
+@pytest.mark.parametrize("server", [_never_answers, _trickles])
+async def test_real_client_gives_504_upstream_timeout_within_the_timeout(tmp_path: Path, server: Any) -> None:
+    client = ServiceClient(load_or_create_keys(tmp_path / "keys", "broker.broker"), BROKER_TIMEOUT)
+    listener = await asyncio.start_server(server, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        started = time.perf_counter()
+        with pytest.raises(UpstreamError) as raised:
+            await client.call("POST", f"http://127.0.0.1:{port}/provisions", {}, upstream="小平市")
+        elapsed = time.perf_counter() - started
+    finally:
+        await client.aclose()
+        listener.close()
+    assert (raised.value.status, raised.value.code) == (504, "upstream_timeout")
+    assert BROKER_TIMEOUT <= elapsed < PROVIDER_DELAY  # it gave up at its timeout, not the server's pace
+
+
+async def test_real_client_gives_503_upstream_unavailable_when_nothing_listens(tmp_path: Path) -> None:
+    client = ServiceClient(load_or_create_keys(tmp_path / "keys", "broker.broker"), BROKER_TIMEOUT)
+    listener = await asyncio.start_server(_never_answers, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()  # the port is now closed: connections are refused
+    try:
+        with pytest.raises(UpstreamError) as raised:
+            await client.call("POST", f"http://127.0.0.1:{port}/provisions", {}, upstream="小平市")
+    finally:
+        await client.aclose()
+    # httpx-aiohttp reports a refused connection as ConnectTimeout; it is not a timeout.
+    assert (raised.value.status, raised.value.code) == (503, "upstream_unavailable")
