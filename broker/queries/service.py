@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.provision_records.service import QueryFacts, record_provision
 from broker.queries.schemas import BatchQueryAnswer, BatchQueryIn, PersonResult, QueryAnswer, QueryIn
 from broker.registry.models import Component, Institution
-from broker.symbols.service import Translation, translate_symbol
+from broker.symbols.service import Translation, translate_symbols
 from broker.whitelist.service import Whitelist
 from services.app import Runtime
 from services.problems import DomainError, Forbidden, NotFound, UpstreamError
@@ -124,9 +124,8 @@ async def relay(
         whitelist_version=whitelist.version,
     )
     persons: list[Person] = []
-    translations: list[Translation] = []
-    for symbol in requester_symbols:
-        translation = await translate_symbol(session, caller.institution_code, symbol, ask.provider_code)
+    translations = await translate_symbols(session, caller.institution_code, requester_symbols, ask.provider_code)
+    for symbol, translation in zip(requester_symbols, translations, strict=True):
         # Attach the person (when known) before any refusal, so they see off-list attempts too.
         facts = replace(
             base,
@@ -135,7 +134,6 @@ async def relay(
             provider_symbol=translation.provider_symbol,
         )
         persons.append(Person(symbol, facts))
-        translations.append(translation)
 
     provider = await session.get(Institution, ask.provider_code)
     if provider is None:
