@@ -47,8 +47,9 @@ class LinkageReport:
     mover_income: tuple[int, int]
     tax_year: int
     address_numbers: dict[str, str]
-    staff_tokens: dict[str, str]
+    staff_tokens: dict[str, str]  # staff id → a session token at 東村山市, fresh when the scenario ends
     steps: dict[str, Step] = field(default_factory=dict)
+    staff_passwords: dict[str, str] = field(default_factory=dict)  # to sign in again (generated, synthetic)
 
 
 class ScenarioClient:
@@ -133,17 +134,26 @@ def run_linkage_scenario(
                 )
             )
 
-    for staff_id, department in (("kosodate-001", "子育て支援課"), ("hoken-001", "保険年金課")):
+    # SCM: the operator creates 東村山市's first staff administrator (情報政策課); the administrator
+    # creates the department staff. Each password is generated and shown once; each member signs in
+    # for a short-lived session token.
+    def create_staff(staff_id: str, department: str, title: str, token: str) -> None:
+        account = {"staff_id": staff_id, "department": department, "title": title}
         step = client.call(
-            report,
-            f"enrol {staff_id}",
-            "POST",
-            "higashimurayama-intermediate",
-            "/staff",
-            op,
-            {"staff_id": staff_id, "department": department},
+            report, f"create staff account {staff_id}", "POST", "higashimurayama-intermediate", "/staff", token, account
         )
+        report.staff_passwords[staff_id] = client.expect_ok(step)["initial_password"]
+
+    def sign_in(staff_id: str, name: str) -> None:
+        credentials = {"staff_id": staff_id, "password": report.staff_passwords[staff_id]}
+        step = client.call(report, name, "POST", "higashimurayama-intermediate", "/staff/sessions", None, credentials)
         report.staff_tokens[staff_id] = client.expect_ok(step)["token"]
+
+    create_staff("joho-001", "情報政策課", "主査", op)
+    sign_in("joho-001", "joho-001 signs in")
+    for staff_id, department in (("kosodate-001", "子育て支援課"), ("hoken-001", "保険年金課")):
+        create_staff(staff_id, department, "担当", report.staff_tokens["joho-001"])
+        sign_in(staff_id, f"{staff_id} signs in")
 
     def query(name: str, staff_id: str, procedure: str, provider: str, items: list[str]) -> Step:
         return client.call(
@@ -228,5 +238,8 @@ def run_linkage_scenario(
     client.expect_ok(
         client.call(report, "東村山市 staff access log", "GET", "higashimurayama-intermediate", "/access-log", op)
     )
+    # Fresh sessions, so that the tokens handed to the walkthrough last their whole lifetime from here.
+    for staff_id in report.staff_tokens:
+        sign_in(staff_id, f"{staff_id} signs in again")
     client.http.close()
     return report

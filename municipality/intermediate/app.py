@@ -13,6 +13,7 @@ from municipality.intermediate.provisions.router import router as provisions_rou
 from municipality.intermediate.queries.router import router as queries_router
 from municipality.intermediate.staff.router import router as staff_router
 from municipality.intermediate.symbols.router import router as symbols_router
+from municipality.intermediate.views.router import router as views_router
 from services.app import Runtime, ServiceIdentity, create_service_app
 from services.rbac import RoleGrants
 
@@ -32,6 +33,14 @@ def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
         settings=settings,
         identity=identity,
         metadata=Base.metadata,
-        routers=[symbols_router, copies_router, staff_router, queries_router, provisions_router, access_log_router],
+        routers=[
+            symbols_router,
+            copies_router,
+            staff_router,
+            queries_router,
+            views_router,
+            provisions_router,
+            access_log_router,
+        ],
         on_startup=_load_catalogues,
     )

@@ -1,5 +1,6 @@
 """Intermediate server settings (env prefix `INTERMEDIATE_`)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import ServiceSettings
@@ -10,3 +11,8 @@ class IntermediateSettings(ServiceSettings):
 
     municipality_code: str = "132136"
     municipality_name: str = "東村山市"
+    # SCM staff sign-in: how long a session token lasts, and how many wrong passwords in a row
+    # lock an account for how long.
+    staff_session_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_max_failed_logins: int = Field(default=5, ge=1)
+    staff_lockout_minutes: int = Field(default=15, ge=1)

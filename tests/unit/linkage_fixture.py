@@ -43,6 +43,7 @@ BROKER = "broker.test"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 CHILD_ALLOWANCE = "child_allowance.certification"
 INCOME_ITEMS = ["tax.income_levy", "tax.taxable_income"]
+STAFF_PASSWORD = "synthetic-staff-password"  # every test account's, unless a test sets its own
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,31 @@ class Linkage:
         async with self.network.client_for(city.city_host) as client:
             return await client.post("/tax/assessments", json={"assessments": [assessment]}, headers=OPERATOR)
 
-    async def enrol_staff(self, city: City, staff_id: str, department: str) -> httpx.Response:
+    async def enrol_staff(
+        self,
+        city: City,
+        staff_id: str,
+        department: str,
+        *,
+        title: str = "担当",
+        password: str | None = STAFF_PASSWORD,
+        headers: dict[str, str] = OPERATOR,
+    ) -> httpx.Response:
+        """POST /staff: a staff account, made by the operator unless `headers` say otherwise."""
+        account = {"staff_id": staff_id, "department": department, "title": title, "password": password}
         async with self.network.client_for(city.intermediate_host) as client:
-            return await client.post("/staff", json={"staff_id": staff_id, "department": department}, headers=OPERATOR)
+            return await client.post("/staff", json=account, headers=headers)
 
-    async def staff_token(self, city: City, staff_id: str, department: str) -> str:
-        response = await self.enrol_staff(city, staff_id, department)
+    async def log_in(self, city: City, staff_id: str, password: str = STAFF_PASSWORD) -> httpx.Response:
+        """POST /staff/sessions: sign in as a staff member."""
+        async with self.network.client_for(city.intermediate_host) as client:
+            return await client.post("/staff/sessions", json={"staff_id": staff_id, "password": password})
+
+    async def staff_token(self, city: City, staff_id: str, department: str, *, title: str = "担当") -> str:
+        """A new staff account, signed in: its session token."""
+        response = await self.enrol_staff(city, staff_id, department, title=title)
+        assert response.status_code == 201, response.text
+        response = await self.log_in(city, staff_id)
         assert response.status_code == 201, response.text
         token: str = response.json()["token"]
         return token

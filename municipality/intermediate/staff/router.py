@@ -1,20 +1,37 @@
-"""HTTP: the security administrator (operator) enrols staff; dependencies for staff routes."""
+"""HTTP: staff accounts (made by the operator or a staff administrator), sign-in and sign-out,
+and the dependencies other routers use to know which staff member is calling."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
+from municipality.intermediate.config import IntermediateSettings
 from municipality.intermediate.staff.models import StaffMember
-from municipality.intermediate.staff.schemas import StaffCreated, StaffIn
-from municipality.intermediate.staff.service import authenticate_staff, enrol_staff_member
-from services.app import DbSession, Operator, bearer_token
+from municipality.intermediate.staff.schemas import (
+    CurrentSessionOut,
+    LoginIn,
+    PasswordReset,
+    PasswordResetIn,
+    SessionOut,
+    StaffCreated,
+    StaffId,
+    StaffIn,
+)
+from municipality.intermediate.staff.service import (
+    OPERATOR,
+    LoginPolicy,
+    authenticate_staff,
+    create_staff_account,
+    current_session,
+    log_in,
+    log_out,
+    require_staff_administrator,
+    reset_password,
+)
+from services.app import DbSession, RuntimeDep, bearer_token, require_operator, settings_of
+from services.problems import Unauthenticated
 
 router = APIRouter(tags=["SCM staff"])
-
-
-@router.post("/staff", response_model=StaffCreated, status_code=201)
-async def post_staff(body: StaffIn, _operator: Operator, session: DbSession, request: Request) -> StaffCreated:
-    return await enrol_staff_member(session, request.app.state.role_grants, body)
 
 
 async def current_staff(request: Request, session: DbSession) -> StaffMember:
@@ -22,3 +39,51 @@ async def current_staff(request: Request, session: DbSession) -> StaffMember:
 
 
 CurrentStaff = Annotated[StaffMember, Depends(current_staff)]
+
+
+async def staff_administrator(request: Request, runtime: RuntimeDep, session: DbSession) -> str:
+    """The operator, or a signed-in member of a department whose role administers staff: their id."""
+    try:
+        require_operator(request, runtime)
+    except Unauthenticated:
+        member = await authenticate_staff(session, bearer_token(request))
+        require_staff_administrator(request.app.state.role_grants, member)
+        return member.staff_id
+    return OPERATOR
+
+
+StaffAdministrator = Annotated[str, Depends(staff_administrator)]
+
+
+@router.post("/staff", response_model=StaffCreated, status_code=status.HTTP_201_CREATED)
+async def post_staff(
+    body: StaffIn, administrator: StaffAdministrator, session: DbSession, request: Request
+) -> StaffCreated:
+    """A new account; a generated initial password is shown in this answer only."""
+    return await create_staff_account(session, request.app.state.role_grants, body, created_by=administrator)
+
+
+@router.put("/staff/{staff_id}/password", response_model=PasswordReset)
+async def put_staff_password(
+    staff_id: Annotated[StaffId, Path()], body: PasswordResetIn, _administrator: StaffAdministrator, session: DbSession
+) -> PasswordReset:
+    """Set a new password (generated when none is given): unlocks the account, ends its sessions."""
+    return await reset_password(session, staff_id, body)
+
+
+@router.post("/staff/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+async def post_staff_session(body: LoginIn, runtime: RuntimeDep) -> SessionOut:
+    """Sign in: a bearer token for the staff routes, good until `expires_at`."""
+    return await log_in(runtime.database, LoginPolicy.of(settings_of(runtime, IntermediateSettings)), body)
+
+
+@router.get("/staff/sessions/current", response_model=CurrentSessionOut)
+async def get_current_session(request: Request, session: DbSession) -> CurrentSessionOut:
+    return await current_session(session, bearer_token(request))
+
+
+@router.delete("/staff/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_current_session(request: Request, session: DbSession) -> Response:
+    """Sign out."""
+    await log_out(session, bearer_token(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

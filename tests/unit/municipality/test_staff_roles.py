@@ -66,10 +66,7 @@ async def test_enrolling_staff_in_an_unknown_department_is_refused(linkage: Link
 
 
 async def test_enrolling_staff_without_the_operator_token_is_refused(linkage: Linkage) -> None:
-    async with linkage.network.client_for(HIGASHIMURAYAMA.intermediate_host) as client:
-        response = await client.post(
-            "/staff", json={"staff_id": "kosodate-002", "department": "子育て支援課"}, headers=bearer("guess")
-        )
+    response = await linkage.enrol_staff(HIGASHIMURAYAMA, "kosodate-002", "子育て支援課", headers=bearer("guess"))
 
     assert response.status_code == 401
-    assert response.json()["code"] == "operator_token_invalid"
+    assert response.json()["code"] == "staff_token_invalid"  # neither the operator's token nor a session's

@@ -1,0 +1,204 @@
+"""SCM staff accounts and sessions: an account has a department and a title and signs in with a
+password kept only as an argon2 hash; a session token lasts a short while; wrong passwords in a
+row lock the account; sign-in does not tell which staff ids exist."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+
+from municipality.intermediate.staff.models import StaffMember, StaffSession
+from services.db import utc_now
+from tests.unit.linkage_fixture import HIGASHIMURAYAMA, STAFF_PASSWORD, Linkage, bearer, stored_text
+
+CITY = HIGASHIMURAYAMA
+WRONG = "not-the-password-at-all"
+
+
+async def get(linkage: Linkage, path: str, token: str) -> httpx.Response:
+    async with linkage.network.client_for(CITY.intermediate_host) as client:
+        return await client.get(path, headers=bearer(token))
+
+
+async def log_out(linkage: Linkage, token: str) -> httpx.Response:
+    async with linkage.network.client_for(CITY.intermediate_host) as client:
+        return await client.delete("/staff/sessions/current", headers=bearer(token))
+
+
+async def reset_password(linkage: Linkage, staff_id: str, token: str, body: dict[str, Any]) -> httpx.Response:
+    async with linkage.network.client_for(CITY.intermediate_host) as client:
+        return await client.put(f"/staff/{staff_id}/password", json=body, headers=bearer(token))
+
+
+async def time_passes(linkage: Linkage, model: type[StaffMember] | type[StaffSession], **values: Any) -> None:
+    """Move a stored deadline into the past, as if the clock had run on (no sleeping in tests)."""
+    async with linkage.database(CITY.intermediate_host).sessions() as session:
+        await session.execute(update(model).values(**values))
+        await session.commit()
+
+
+def codes_of(responses: list[httpx.Response]) -> list[tuple[int, str]]:
+    return [(response.status_code, response.json()["code"]) for response in responses]
+
+
+async def test_staff_member_signs_in_with_the_password_and_gets_a_short_lived_token(linkage: Linkage) -> None:
+    created = await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課", title="主査")
+    before = utc_now()
+
+    response = await linkage.log_in(CITY, "kosodate-001")
+
+    assert created.status_code == 201, created.text
+    assert created.json()["initial_password"] is None  # chosen by the administrator, never echoed
+    assert response.status_code == 201, response.text
+    session = response.json()
+    expires_at = datetime.fromisoformat(session["expires_at"])
+    assert before + timedelta(minutes=15) <= expires_at <= utc_now() + timedelta(minutes=15)
+    current = await get(linkage, "/staff/sessions/current", session["token"])
+    assert current.status_code == 200, current.text
+    assert current.json()["staff"] == {
+        "staff_id": "kosodate-001",
+        "department": "子育て支援課",
+        "title": "主査",
+        "created_at": created.json()["created_at"],
+    }
+
+
+async def test_password_and_session_token_are_stored_only_as_hashes(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+
+    stored = await stored_text(linkage.database(CITY.intermediate_host))
+
+    assert STAFF_PASSWORD not in stored
+    assert token not in stored
+    assert "$argon2id$" in stored
+
+
+async def test_unknown_staff_id_and_wrong_password_get_the_same_answer(linkage: Linkage) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    wrong_password = await linkage.log_in(CITY, "kosodate-001", WRONG)
+    unknown_id = await linkage.log_in(CITY, "kosodate-999", WRONG)
+
+    assert wrong_password.status_code == unknown_id.status_code == 401
+    assert wrong_password.json() == unknown_id.json()
+    assert wrong_password.json()["code"] == "staff_login_failed"
+
+
+async def test_five_wrong_passwords_lock_the_account_even_against_the_right_password(linkage: Linkage) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    failures = [await linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(5)]
+    right_password = await linkage.log_in(CITY, "kosodate-001")
+
+    assert codes_of(failures) == [(401, "staff_login_failed")] * 4 + [(403, "staff_locked")]
+    assert (right_password.status_code, right_password.json()["code"]) == (403, "staff_locked")
+    assert datetime.fromisoformat(right_password.json()["locked_until"]) > utc_now() + timedelta(minutes=14)
+
+
+async def test_a_successful_sign_in_resets_the_count_of_wrong_passwords(linkage: Linkage) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    first = [await linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(4)]
+    success = await linkage.log_in(CITY, "kosodate-001")
+    second = [await linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(4)]
+
+    assert success.status_code == 201, success.text
+    assert codes_of(first + second) == [(401, "staff_login_failed")] * 8
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 201
+
+
+async def test_the_lock_lifts_when_the_lockout_period_is_over(linkage: Linkage) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+    for _ in range(5):
+        await linkage.log_in(CITY, "kosodate-001", WRONG)
+
+    await time_passes(linkage, StaffMember, locked_until=utc_now() - timedelta(seconds=1))
+    response = await linkage.log_in(CITY, "kosodate-001")
+
+    assert response.status_code == 201, response.text
+
+
+async def test_an_expired_session_token_is_refused_as_expired(linkage: Linkage) -> None:
+    mover = await linkage.move_resident()
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+
+    await time_passes(linkage, StaffSession, expires_at=utc_now() - timedelta(seconds=1))
+    response = await linkage.staff_query(CITY, token, mover.address_numbers["higashimurayama"])
+
+    assert (response.status_code, response.json()["code"]) == (401, "staff_token_expired")
+    assert await linkage.provision_records() == []
+
+
+async def test_a_signed_out_token_is_refused(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+
+    signed_out = await log_out(linkage, token)
+    response = await get(linkage, "/staff/sessions/current", token)
+
+    assert signed_out.status_code == 204
+    assert (response.status_code, response.json()["code"]) == (401, "staff_token_invalid")
+
+
+async def test_a_password_shorter_than_twelve_characters_is_refused(linkage: Linkage) -> None:
+    response = await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課", password="short-pass1")
+
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+    assert (await linkage.log_in(CITY, "kosodate-001", "short-pass1")).status_code == 401
+
+
+async def test_a_title_other_than_chief_senior_or_staff_is_refused(linkage: Linkage) -> None:
+    response = await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課", title="部長")
+
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+
+
+async def test_a_generated_initial_password_is_shown_once_and_signs_in(linkage: Linkage) -> None:
+    created = await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課", password=None)
+    password = created.json()["initial_password"]
+
+    response = await linkage.log_in(CITY, "kosodate-001", password)
+
+    assert created.status_code == 201, created.text
+    assert len(password) >= 12
+    assert response.status_code == 201, response.text
+    assert password not in await stored_text(linkage.database(CITY.intermediate_host))
+
+
+async def test_a_staff_id_is_never_given_twice(linkage: Linkage) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    response = await linkage.enrol_staff(CITY, "kosodate-001", "生活福祉課", password="another-password-entirely")
+
+    assert (response.status_code, response.json()["code"]) == (409, "staff_exists")
+    token = (await linkage.log_in(CITY, "kosodate-001")).json()["token"]
+    assert (await get(linkage, "/staff/sessions/current", token)).json()["staff"]["department"] == "子育て支援課"
+
+
+async def test_information_policy_administrator_creates_accounts_and_others_may_not(linkage: Linkage) -> None:
+    admin = await linkage.staff_token(CITY, "joho-001", "情報政策課", title="主査")
+    clerk = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+
+    by_admin = await linkage.enrol_staff(CITY, "hoken-001", "保険年金課", headers=bearer(admin))
+    by_clerk = await linkage.enrol_staff(CITY, "hoken-002", "保険年金課", headers=bearer(clerk))
+
+    assert by_admin.status_code == 201, by_admin.text
+    assert (await linkage.log_in(CITY, "hoken-001")).status_code == 201
+    assert (by_clerk.status_code, by_clerk.json()["code"]) == (403, "staff_administration_not_permitted")
+    assert (await linkage.log_in(CITY, "hoken-002")).status_code == 401
+
+
+async def test_a_password_reset_unlocks_the_account_and_ends_its_sessions(linkage: Linkage) -> None:
+    admin = await linkage.staff_token(CITY, "joho-001", "情報政策課")
+    old_session = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    for _ in range(5):
+        await linkage.log_in(CITY, "kosodate-001", WRONG)
+
+    reset = await reset_password(linkage, "kosodate-001", admin, {"password": "a-brand-new-password"})
+
+    assert reset.status_code == 200, reset.text
+    assert (await get(linkage, "/staff/sessions/current", old_session)).json()["code"] == "staff_token_invalid"
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 401  # the old password is gone
+    assert (await linkage.log_in(CITY, "kosodate-001", "a-brand-new-password")).status_code == 201
