@@ -1,58 +1,53 @@
-"""Auditing the broker's provision log (RFC 9162) with nothing but the broker's public key:
-`python -m devnet.audit verify --broker URL --operator-token T --query-id Q`.
+"""Auditing the broker's provision log (RFC 9162) with nothing but the broker's public key.
 
-Fetches a signed tree head and a record's inclusion proof, then checks the head's signature,
-that the logged fields hash to the proven leaf, and that the leaf is in the signed tree.
+    python -m devnet.audit verify --broker URL --operator-token T --query-id Q
+    python -m devnet.audit verify-log --broker URL --operator-token T [--head-file FILE]
+
+`verify` fetches a signed tree head and one record's inclusion proof, then checks the head's
+signature, that the logged fields hash to the proven leaf, that the opening of the record's
+subject commitment (serial, symbol) matches it, and that the leaf is in the signed tree.
+`verify-log` downloads every entry and checks them all against a signed head; with `--head-file`
+it also checks that the log still begins with the tree of the head saved there by the previous
+run (it only grew), then saves the new head. The checks live in services.log_audit.
 Exit 0 when all hold, 1 with the reason otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from services.keys import public_key_from_b64, unb64
-from services.merkle import TreeHead, canonical_json, leaf_hash, verify_inclusion
+from services.log_audit import AuditFailure, verify_entries, verify_record_inclusion, verify_tree_head
+from services.merkle import root_hash
+
+PAGE_SIZE = 10_000
 
 
-class AuditFailure(Exception):
-    """The log failed a check; the message says which."""
+def _client(broker: str, operator_token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=broker, timeout=60.0, trust_env=False, headers={"Authorization": f"Bearer {operator_token}"}
+    )
 
 
-def verify_tree_head(head: Mapping[str, Any], public_key_b64: str) -> TreeHead:
-    """The head, if the broker's key signed it."""
-    tree_head = TreeHead(int(head["tree_size"]), int(head["timestamp"]), unb64(head["root_hash"]))
-    if not tree_head.verify(public_key_from_b64(public_key_b64), unb64(head["signature"])):
-        raise AuditFailure("the tree head's signature does not verify with the broker's public key")
-    return tree_head
-
-
-def verify_record_inclusion(tree_head: TreeHead, proof: Mapping[str, Any]) -> None:
-    """The proof's record (when given) hashes to its leaf, and that leaf is in the signed tree."""
-    leaf = unb64(proof["leaf_hash"])
-    record = proof.get("record")
-    if record is not None and leaf_hash(canonical_json(record)) != leaf:
-        raise AuditFailure(f"record {record.get('query_id')} differs from what the log holds (leaf hash mismatch)")
-    if int(proof["tree_size"]) != tree_head.tree_size:
-        raise AuditFailure(f"the proof is for tree size {proof['tree_size']}, the head for {tree_head.tree_size}")
-    path = [unb64(node) for node in proof["audit_path"]]
-    if not verify_inclusion(int(proof["leaf_index"]), tree_head.tree_size, leaf, path, tree_head.root_hash):
-        raise AuditFailure(f"leaf {proof['leaf_index']} is not in the signed tree of size {tree_head.tree_size}")
+def _public_key(client: httpx.Client, given: str | None) -> str:
+    if given is not None:
+        return given
+    return str(client.get("/.well-known/institution").raise_for_status().json()["signing_public_key"])
 
 
 def audit_record(broker: str, operator_token: str, query_id: str, public_key_b64: str | None) -> str:
-    headers = {"Authorization": f"Bearer {operator_token}"}
-    with httpx.Client(base_url=broker, timeout=10.0, trust_env=False) as client:
-        if public_key_b64 is None:
-            public_key_b64 = str(client.get("/.well-known/institution").raise_for_status().json()["signing_public_key"])
-        head = client.get("/provision-log/tree-head", headers=headers).raise_for_status().json()
+    with _client(broker, operator_token) as client:
+        public_key_b64 = _public_key(client, public_key_b64)
+        head = client.get("/provision-log/tree-head").raise_for_status().json()
         tree_head = verify_tree_head(head, public_key_b64)
         response = client.get(
-            "/provision-log/inclusion", params={"query_id": query_id, "tree_size": tree_head.tree_size}, headers=headers
+            "/provision-log/inclusion", params={"query_id": query_id, "tree_size": tree_head.tree_size}
         )
         if response.status_code != 200:
             raise AuditFailure(f"the broker gave no inclusion proof: {response.status_code} {response.text}")
@@ -60,17 +55,53 @@ def audit_record(broker: str, operator_token: str, query_id: str, public_key_b64
     return f"record {query_id} is leaf {response.json()['leaf_index']} of the signed tree of size {tree_head.tree_size}"
 
 
+def audit_log(broker: str, operator_token: str, public_key_b64: str | None, head_file: Path | None) -> str:
+    with _client(broker, operator_token) as client:
+        public_key_b64 = _public_key(client, public_key_b64)
+        head = client.get("/provision-log/tree-head").raise_for_status().json()
+        tree_head = verify_tree_head(head, public_key_b64)
+        entries: list[dict[str, Any]] = []
+        while len(entries) < tree_head.tree_size:
+            end = min(len(entries) + PAGE_SIZE, tree_head.tree_size)
+            page = client.get("/provision-log/entries", params={"start": len(entries), "end": end})
+            entries.extend(page.raise_for_status().json()["entries"])
+            if len(entries) < end:
+                raise AuditFailure(f"the broker gave entries up to {len(entries)} of a signed tree of {end} or more")
+    leaves = verify_entries(tree_head, entries)
+    report = f"all {tree_head.tree_size} entries make the signed tree of size {tree_head.tree_size}"
+    if head_file is not None:
+        if head_file.exists():
+            earlier = verify_tree_head(json.loads(head_file.read_text()), public_key_b64)
+            if earlier.tree_size > tree_head.tree_size or root_hash(leaves[: earlier.tree_size]) != earlier.root_hash:
+                raise AuditFailure(
+                    f"the log does not extend the tree of size {earlier.tree_size} signed at {earlier.timestamp}"
+                )
+            report += f"; it extends the earlier tree of size {earlier.tree_size}"
+        head_file.write_text(json.dumps(head))
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devnet.audit", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devnet.audit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="verify one provision record against a signed tree head")
-    verify.add_argument("--broker", required=True, help="the broker's base URL")
-    verify.add_argument("--operator-token", required=True)
+    verify_log = commands.add_parser("verify-log", help="verify every entry of the log against a signed tree head")
+    for command in (verify, verify_log):
+        command.add_argument("--broker", required=True, help="the broker's base URL")
+        command.add_argument("--operator-token", required=True)
+        command.add_argument(
+            "--public-key", help="the broker's Ed25519 key (base64); default: its /.well-known/institution"
+        )
     verify.add_argument("--query-id", required=True)
-    verify.add_argument("--public-key", help="the broker's Ed25519 key (base64); default: its /.well-known/institution")
+    verify_log.add_argument("--head-file", type=Path, help="the head of the previous run: check it, then replace it")
     args = parser.parse_args(argv)
     try:
-        print(audit_record(args.broker, args.operator_token, args.query_id, args.public_key))
+        if args.command == "verify":
+            print(audit_record(args.broker, args.operator_token, args.query_id, args.public_key))
+        else:
+            print(audit_log(args.broker, args.operator_token, args.public_key, args.head_file))
     except (AuditFailure, httpx.HTTPError, KeyError, ValueError) as error:
         print(f"NOT VERIFIED: {error}", file=sys.stderr)
         return 1

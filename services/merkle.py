@@ -3,8 +3,13 @@ proofs, and signed tree heads. Pure functions, in the kernel because both the br
 keeps the provision log) and an auditor's tools (which need nothing but the broker's public key)
 use them.
 
-Trees are computed from the full list of leaf hashes each time: O(n) per proof, fine for now.
-An on-disk tree with cached complete subtrees comes later, when logs grow past what that allows.
+The functions over a list of every leaf hash are the reference: `inclusion_proof` and
+`consistency_proof` transcribe the RFC's recursive definitions; `root_hash` computes the same MTH
+bottom-up, fast enough for a whole-log audit. A keeper of a large log stores the tree's complete
+subtrees instead (`Node`): each append completes one per trailing 1 bit of the old size, computed
+from the old frontier alone (`append_leaf`), and any root or proof is a function of O(log n) of
+them (`inclusion_ranges`, `consistency_ranges`, `range_hash`), so nothing but a whole-log audit
+reads every leaf.
 """
 
 from __future__ import annotations
@@ -43,14 +48,20 @@ def _split(n: int) -> int:
 
 
 def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
-    """MTH(D[n]) over leaves already hashed with `leaf_hash`."""
-    n = len(leaf_hashes)
-    if n == 0:
+    """MTH(D[n]) over leaves already hashed with `leaf_hash`, level by level: pair neighbours, carry
+    a lone last node up unchanged. That is the RFC's recursive split (the tree is left-full), without
+    recursion or slicing, so a whole-log audit of a million leaves stays fast."""
+    level = list(leaf_hashes)
+    if not level:
         return EMPTY_ROOT
-    if n == 1:
-        return leaf_hashes[0]
-    k = _split(n)
-    return node_hash(root_hash(leaf_hashes[:k]), root_hash(leaf_hashes[k:]))
+    sha256 = hashlib.sha256
+    while len(level) > 1:
+        pairs = iter(level)
+        paired = [sha256(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+        if len(level) & 1:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
@@ -132,6 +143,94 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == first_root and sr == second_root
+
+
+Node = tuple[int, int]
+"""(level, index): the complete subtree over leaves [index·2^level, (index+1)·2^level)."""
+
+
+def complete_subtrees(start: int, end: int) -> list[Node]:
+    """The complete subtrees that tile leaves [start, end), largest first."""
+    nodes: list[Node] = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start:
+            level = min(level, (start & -start).bit_length() - 1)
+        nodes.append((level, start >> level))
+        start += 1 << level
+    return nodes
+
+
+def range_hash(start: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
+    """MTH(D[start:end]) from stored complete subtrees, for the ranges the RFC's recursion visits
+    (`inclusion_ranges`, `consistency_ranges`, the whole tree): there the tiling is the recursion's
+    own left-full split, so the hash is its right fold. `nodes` must hold `complete_subtrees`."""
+    if start == end:
+        return EMPTY_ROOT
+    tiles = complete_subtrees(start, end)
+    result = nodes[tiles[-1]]
+    for tile in reversed(tiles[:-1]):
+        result = node_hash(nodes[tile], result)
+    return result
+
+
+def inclusion_ranges(index: int, tree_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose hashes make up PATH(index, D[tree_size]), leaf to root."""
+    if not 0 <= index < tree_size:
+        raise ValueError(f"leaf {index} is not in a tree of size {tree_size}")
+    ranges: list[tuple[int, int]] = []
+    start, end = 0, tree_size
+    while end - start > 1:
+        middle = start + _split(end - start)
+        if index < middle:
+            ranges.append((middle, end))
+            end = middle
+        else:
+            ranges.append((start, middle))
+            start = middle
+    return ranges[::-1]
+
+
+def consistency_ranges(first: int, tree_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose hashes make up PROOF(first, D[tree_size]), in proof order."""
+    if not 0 <= first <= tree_size:
+        raise ValueError(f"a tree of size {tree_size} has no prefix of size {first}")
+    if first in (0, tree_size):
+        return []
+    ranges: list[tuple[int, int]] = []
+    start, end, complete = 0, tree_size, True
+    while first != end - start:
+        middle = start + _split(end - start)
+        if first <= middle - start:
+            ranges.append((middle, end))
+            end = middle
+        else:
+            ranges.append((start, middle))
+            first -= middle - start
+            start, complete = middle, False
+    if not complete:
+        ranges.append((start, end))
+    return ranges[::-1]
+
+
+def completing_leaf(node: Node) -> int:
+    """The leaf whose append completes `node`: its last leaf."""
+    level, position = node
+    return ((position + 1) << level) - 1
+
+
+def append_leaf(frontier: Sequence[bytes], size: int, leaf: bytes) -> tuple[list[bytes], list[bytes]]:
+    """Leaf `size` (a leaf hash) appended to the tree whose frontier (the hashes of
+    complete_subtrees(0, size), largest first) is given: the new frontier, and the subtrees the
+    leaf completes above itself, level 1 upward (one per trailing 1 bit of `size`)."""
+    remaining = list(frontier)
+    completed: list[bytes] = []
+    current, level = leaf, 0
+    while (size >> level) & 1:
+        current = node_hash(remaining.pop(), current)
+        completed.append(current)
+        level += 1
+    return [*remaining, current], completed
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,71 @@
 """The provision log: every provision record as a leaf of an RFC 9162 Merkle tree, so that an
 auditor holding a signed tree head can check that a record is in the log unaltered and that the
-log only ever grew. The broker signs tree heads with its own signing key (`broker.broker`).
-
-Proofs are computed from the stored leaf hashes on each request (see services.merkle).
+log only ever grew. The broker signs tree heads with its own signing key (`broker.broker`) and
+keeps each head it signed; proofs come from the stored subtrees (see `tree`).
 """
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.provision_records.merkle import leaf_fields
-from broker.provision_records.models import ProvisionRecord
-from broker.provision_records.schemas import ConsistencyProofOut, InclusionProofOut, LoggedRecord, TreeHeadOut
+from broker.provision_records.merkle import leaf_fields, opening
+from broker.provision_records.models import ProvisionRecord, SignedTreeHead
+from broker.provision_records.schemas import (
+    ConsistencyProofOut,
+    InclusionProofOut,
+    LogEntryOut,
+    LoggedRecord,
+    SubjectOpening,
+    TreeHeadOut,
+)
+from broker.provision_records.tree import stored_consistency_proof, stored_inclusion_proof, stored_root, tree_size
 from broker.symbols.service import person_for_symbol
+from services.db import Database
 from services.keys import ServiceKeys, b64
-from services.merkle import TreeHead, consistency_proof, inclusion_proof, root_hash
+from services.merkle import TreeHead
 from services.problems import BadRequest, Forbidden, NotFound
 
 
-async def tree_size(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(ProvisionRecord)) or 0)
-
-
-async def _leaf_hashes(session: AsyncSession, size: int) -> list[bytes]:
-    rows = await session.scalars(
-        select(ProvisionRecord.leaf_hash).where(ProvisionRecord.leaf_index < size).order_by(ProvisionRecord.leaf_index)
+def _head_out(head: SignedTreeHead) -> TreeHeadOut:
+    return TreeHeadOut(
+        tree_size=head.tree_size,
+        root_hash=b64(head.root_hash),
+        timestamp=head.timestamp,
+        signature=b64(head.signature),
+        key_id=head.key_id,
     )
-    return [bytes.fromhex(value) for value in rows]
+
+
+async def signed_tree_head(database: Database, keys: ServiceKeys) -> TreeHeadOut:
+    """The latest stored head while the log has not grown; otherwise a new one, signed and stored.
+    Of two replicas signing the same size at once, the first to commit wins and both answer it."""
+    async with database.sessions() as session:
+        size = await tree_size(session)
+        latest = await session.scalar(select(SignedTreeHead).order_by(SignedTreeHead.tree_size.desc()).limit(1))
+        if latest is not None and latest.tree_size == size:
+            return _head_out(latest)
+        head = TreeHead(size, int(time.time() * 1000), await stored_root(session, size))
+        stored = SignedTreeHead(
+            tree_size=size,
+            timestamp=head.timestamp,
+            root_hash=head.root_hash,
+            signature=head.sign(keys.signing_key),
+            key_id=keys.key_id,
+        )
+        session.add(stored)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            winner = await session.get(SignedTreeHead, size)
+            if winner is None:
+                raise
+            return _head_out(winner)
+        return _head_out(stored)
 
 
 async def _checked_size(session: AsyncSession, requested: int | None) -> int:
@@ -41,30 +77,18 @@ async def _checked_size(session: AsyncSession, requested: int | None) -> int:
     return requested
 
 
-async def signed_tree_head(session: AsyncSession, keys: ServiceKeys) -> TreeHeadOut:
-    size = await tree_size(session)
-    head = TreeHead(size, int(time.time() * 1000), root_hash(await _leaf_hashes(session, size)))
-    return TreeHeadOut(
-        tree_size=head.tree_size,
-        root_hash=b64(head.root_hash),
-        timestamp=head.timestamp,
-        signature=b64(head.sign(keys.signing_key)),
-        key_id=keys.key_id,
-    )
-
-
 async def _proof_for(session: AsyncSession, record: ProvisionRecord, requested_size: int | None) -> InclusionProofOut:
     size = await _checked_size(session, requested_size)
     if record.leaf_index >= size:
         raise BadRequest(
             "tree_size_invalid", f"Record {record.query_id} is leaf {record.leaf_index}, not in a tree of size {size}."
         )
-    hashes = await _leaf_hashes(session, size)
     return InclusionProofOut(
         leaf_index=record.leaf_index,
         tree_size=size,
         leaf_hash=b64(bytes.fromhex(record.leaf_hash)),
-        audit_path=[b64(node) for node in inclusion_proof(record.leaf_index, hashes)],
+        audit_path=[b64(node) for node in await stored_inclusion_proof(session, record.leaf_index, size)],
+        record=LoggedRecord.model_validate(leaf_fields(record)),
     )
 
 
@@ -76,17 +100,17 @@ async def _record(session: AsyncSession, query_id: str) -> ProvisionRecord:
 
 
 async def record_inclusion(session: AsyncSession, query_id: str, requested_size: int | None) -> InclusionProofOut:
-    """For operators: the proof and the record's logged fields, so the leaf can be recomputed."""
+    """For operators: the proof, the logged fields and the opening of the subject commitment."""
     record = await _record(session, query_id)
     proof = await _proof_for(session, record, requested_size)
-    proof.record = LoggedRecord.model_validate(leaf_fields(record))
+    proof.opening = SubjectOpening.model_validate(opening(record))
     return proof
 
 
 async def personal_record_inclusion(
     session: AsyncSession, institution_code: str, symbol: str, query_id: str, requested_size: int | None
 ) -> InclusionProofOut:
-    """For My Portal: the proof of one of the person's own records (hashes only, no fields)."""
+    """For My Portal: the proof of one of the person's own records, with the public fields only."""
     record = await _record(session, query_id)
     serial = await person_for_symbol(session, institution_code, symbol)
     if serial is None or record.person_serial != serial:
@@ -100,7 +124,18 @@ async def log_consistency(session: AsyncSession, first: int, second: int) -> Con
         raise BadRequest(
             "tree_size_invalid", f"Need 0 < first ≤ second ≤ {current} (the log's size); got {first}, {second}."
         )
-    hashes = await _leaf_hashes(session, second)
-    return ConsistencyProofOut(
-        first=first, second=second, proof=[b64(node) for node in consistency_proof(first, hashes)]
+    proof = await stored_consistency_proof(session, first, second)
+    return ConsistencyProofOut(first=first, second=second, proof=[b64(node) for node in proof])
+
+
+async def log_entries(session: AsyncSession, start: int, end: int) -> list[LogEntryOut]:
+    """Leaves [start, end) as an outside auditor may see them: public fields, no serial or symbol."""
+    rows = await session.scalars(
+        select(ProvisionRecord)
+        .where(ProvisionRecord.leaf_index >= start, ProvisionRecord.leaf_index < end)
+        .order_by(ProvisionRecord.leaf_index)
     )
+    return [
+        LogEntryOut(**leaf_fields(row), leaf_index=row.leaf_index, leaf_hash=b64(bytes.fromhex(row.leaf_hash)))
+        for row in rows
+    ]

@@ -1,11 +1,12 @@
 """情報提供等記録: who asked whom for which items of which person, when, and what came of it.
 Never the content.
 
-Each record is also leaf `leaf_index` of the provision log, an RFC 9162 Merkle tree (see `log`)."""
+Each record is also leaf `leaf_index` of the provision log, an RFC 9162 Merkle tree (see `log`
+and `tree`): its row carries its part of the tree; signed heads are stored beside."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
@@ -22,10 +23,27 @@ class ProvisionRecord(Base):
     item_codes: Mapped[list[str]] = mapped_column(JSON)
     provider_symbol: Mapped[str | None] = mapped_column(String(32))
     person_serial: Mapped[str | None] = mapped_column(String(32), index=True)
+    # hex, random per record: hides serial and symbol inside the leaf's subject_commitment
+    subject_salt: Mapped[str] = mapped_column(String(64))
     whitelist_version: Mapped[str] = mapped_column(String(32))
     whitelist_row: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))  # provided | refused | failed
     outcome_code: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[int] = mapped_column(Integer)  # from the query's arrival to its outcome
     leaf_index: Mapped[int] = mapped_column(Integer, unique=True)  # dense from 0, in commit order
-    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256(0x00 || canonical JSON of the above)
+    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex; see services.log_audit
+    # 32-byte hashes of the complete subtrees this leaf completes above itself, level 1 upward
+    subtree_hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    # 32-byte hashes of the complete subtrees of the tree of leaf_index + 1 leaves, largest first
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SignedTreeHead(Base):
+    """Every head the broker signed, one per tree size: auditors can be handed the same head again."""
+
+    __tablename__ = "provision_log_heads"
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    key_id: Mapped[str] = mapped_column(String(64))

@@ -5,10 +5,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from broker.provision_records.log import log_consistency, personal_record_inclusion, record_inclusion, signed_tree_head
+from broker.provision_records.log import (
+    log_consistency,
+    log_entries,
+    personal_record_inclusion,
+    record_inclusion,
+    signed_tree_head,
+)
 from broker.provision_records.schemas import (
     ConsistencyProofOut,
     InclusionProofOut,
+    LogEntriesOut,
     PersonalInclusionRequest,
     PersonalRecordsRequest,
     PersonalRecordsResponse,
@@ -17,7 +24,10 @@ from broker.provision_records.schemas import (
 )
 from broker.provision_records.service import list_provision_records, records_for_person
 from services.app import DbSession, Operator, RuntimeDep, SignedCaller, require_operator, signed_caller
+from services.problems import BadRequest
 from services.rbac import require_caller
+
+MAX_ENTRIES_PER_PAGE = 10_000
 
 router = APIRouter(prefix="/provision-records", tags=["provision records"])
 
@@ -54,8 +64,8 @@ LogAuditor = Annotated[None, Depends(require_log_auditor)]
 
 
 @log_router.get("/tree-head", response_model=TreeHeadOut)
-async def get_tree_head(_auditor: LogAuditor, session: DbSession, runtime: RuntimeDep) -> TreeHeadOut:
-    return await signed_tree_head(session, runtime.keys)
+async def get_tree_head(_auditor: LogAuditor, runtime: RuntimeDep) -> TreeHeadOut:
+    return await signed_tree_head(runtime.database, runtime.keys)
 
 
 @log_router.get("/inclusion", response_model=InclusionProofOut)
@@ -84,3 +94,16 @@ async def get_consistency(
     second: Annotated[int, Query(ge=0)],
 ) -> ConsistencyProofOut:
     return await log_consistency(session, first, second)
+
+
+@log_router.get("/entries", response_model=LogEntriesOut)
+async def get_entries(
+    _operator: Operator,
+    session: DbSession,
+    start: Annotated[int, Query(ge=0)],
+    end: Annotated[int, Query(ge=0)],
+) -> LogEntriesOut:
+    """Leaves [start, end) with their public fields, for an audit of the whole log page by page."""
+    if not start <= end <= start + MAX_ENTRIES_PER_PAGE:
+        raise BadRequest("range_invalid", f"Need start ≤ end ≤ start + {MAX_ENTRIES_PER_PAGE}; got {start}, {end}.")
+    return LogEntriesOut(entries=await log_entries(session, start, end))

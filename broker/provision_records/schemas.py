@@ -60,7 +60,7 @@ class TreeHeadOut(BaseModel):
 
 
 class LoggedRecord(BaseModel):
-    """The fields a record's leaf hash covers (broker.provision_records.merkle.LEAF_FIELDS)."""
+    """The fields a record's leaf covers (services.log_audit.PUBLIC_FIELDS): no serial, no symbol."""
 
     query_id: str
     requested_at: str
@@ -68,13 +68,20 @@ class LoggedRecord(BaseModel):
     provider_code: str
     procedure_code: str
     item_codes: list[str]
-    provider_symbol: str | None
-    person_serial: str | None
     whitelist_version: str
     whitelist_row: str | None
     outcome: str
     outcome_code: str
     latency_ms: int
+    subject_commitment: str  # hex SHA-256 of [salt, person serial, provider symbol]
+
+
+class SubjectOpening(BaseModel):
+    """Opens a record's subject_commitment (services.log_audit.subject_commitment); operators only."""
+
+    salt: str  # hex
+    person_serial: str | None
+    provider_symbol: str | None
 
 
 class InclusionProofOut(BaseModel):
@@ -82,7 +89,19 @@ class InclusionProofOut(BaseModel):
     tree_size: int
     leaf_hash: str  # base64
     audit_path: list[str]  # base64, leaf to root
-    record: LoggedRecord | None = None  # operators only: recompute the leaf from it
+    record: LoggedRecord  # recompute the leaf from it
+    opening: SubjectOpening | None = None  # operators only
+
+
+class LogEntryOut(LoggedRecord):
+    """One leaf of the log as the operator's auditor downloads it."""
+
+    leaf_index: int
+    leaf_hash: str  # base64
+
+
+class LogEntriesOut(BaseModel):
+    entries: list[LogEntryOut]
 
 
 class PersonalInclusionRequest(BaseModel):

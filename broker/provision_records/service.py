@@ -3,15 +3,16 @@ or failed query is recorded even though the request that caused it fails."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.provision_records.merkle import leaf_fields, provision_leaf_hash
 from broker.provision_records.models import ProvisionRecord
 from broker.provision_records.schemas import NamedCode, PersonalRecordOut, ProvisionRecordOut
+from broker.provision_records.tree import log_end, place_leaf
 from broker.registry.models import Institution
 from broker.symbols.service import person_for_symbol
 from broker.whitelist.service import Whitelist
@@ -35,14 +36,16 @@ class QueryFacts:
 
 
 async def record_provision(database: Database, facts: QueryFacts, outcome: str, outcome_code: str) -> None:
-    """Write the record as the log's next leaf. `leaf_index` is unique, so of two concurrent
-    writers that read the same last index one fails to commit and retries on the new one; the
-    indexes stay dense and in commit order on SQLite and PostgreSQL alike."""
+    """Write the record as the log's next leaf, with its part of the tree (see `tree`).
+    `leaf_index` is unique, so of two concurrent writers that read the same last row one fails to
+    commit and retries on the new one; the indexes stay dense and in commit order on SQLite and
+    PostgreSQL alike."""
     requested_at = utc_now()
     latency_ms = round((time.perf_counter() - facts.started) * 1000)
+    subject_salt = secrets.token_bytes(32).hex()
 
     async def add_next(session: AsyncSession) -> None:
-        last = await session.scalar(select(func.max(ProvisionRecord.leaf_index)))
+        index, frontier = await log_end(session)
         record = ProvisionRecord(
             query_id=facts.query_id,
             requested_at=requested_at,
@@ -52,14 +55,15 @@ async def record_provision(database: Database, facts: QueryFacts, outcome: str, 
             item_codes=facts.item_codes,
             provider_symbol=facts.provider_symbol,
             person_serial=facts.person_serial,
+            subject_salt=subject_salt,
             whitelist_version=facts.whitelist_version,
             whitelist_row=facts.whitelist_row,
             outcome=outcome,
             outcome_code=outcome_code,
             latency_ms=latency_ms,
-            leaf_index=0 if last is None else last + 1,
+            leaf_index=index,
         )
-        record.leaf_hash = provision_leaf_hash(leaf_fields(record)).hex()
+        place_leaf(record, frontier)
         session.add(record)
 
     await append_in_order(database, add_next, log="provision log")

@@ -1,5 +1,6 @@
 """The provision log's RFC 9162 Merkle tree, checked against a literal transcription of the RFC's
-recursive definitions (over raw leaves, with no shared code) for every tree size hypothesis picks."""
+recursive definitions (over raw leaves, with no shared code) for every tree size hypothesis picks;
+and the stored-subtree answers (what the broker keeps on disk) against those reference functions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from hypothesis import strategies as st
 
 from services.merkle import (
     EMPTY_ROOT,
+    Node,
+    append_leaf,
+    complete_subtrees,
+    completing_leaf,
     consistency_proof,
+    consistency_ranges,
     inclusion_proof,
+    inclusion_ranges,
     leaf_hash,
+    range_hash,
     root_hash,
     verify_consistency,
     verify_inclusion,
@@ -110,3 +118,36 @@ def test_every_consistency_proof_verifies_and_fails_for_a_wrong_old_root(
         at = data.draw(st.integers(0, len(proof) - 1))
         tampered = [*proof[:at], flip(proof[at]), *proof[at + 1 :]]
         assert not verify_consistency(m, n, old_root, new_root, tampered)
+
+
+def stored_subtrees(hashes: list[bytes]) -> dict[Node, bytes]:
+    """The complete subtrees as the broker stores them: each append sees only the frontier the
+    previous one left, and leaves behind the subtrees it completed and the new frontier."""
+    nodes: dict[Node, bytes] = {}
+    frontier: list[bytes] = []
+    for size, leaf in enumerate(hashes):
+        frontier, completed = append_leaf(frontier, size, leaf)
+        for level, digest in enumerate([leaf, *completed]):
+            nodes[(level, size >> level)] = digest
+            assert completing_leaf((level, size >> level)) == size
+        assert frontier == [nodes[node] for node in complete_subtrees(0, size + 1)]
+    return nodes
+
+
+@given(st.integers(1, 600), st.data())
+def test_stored_subtrees_answer_as_the_reference_for_any_size_and_index(size: int, data: st.DataObject) -> None:
+    hashes = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    nodes = stored_subtrees(hashes)
+    assert len(nodes) == 2 * size - bin(size).count("1")  # every complete subtree, nothing more
+    n = data.draw(st.integers(0, size), label="tree size")
+    prefix = hashes[:n]
+    assert range_hash(0, n, nodes) == root_hash(prefix)
+    if n:
+        index = data.draw(st.integers(0, n - 1), label="leaf")
+        stored_path = [range_hash(start, end, nodes) for start, end in inclusion_ranges(index, n)]
+        assert stored_path == inclusion_proof(index, prefix)
+        # O(log n) subtrees per proof, however large the tree
+        assert sum(len(complete_subtrees(a, b)) for a, b in inclusion_ranges(index, n)) <= 2 * n.bit_length()
+    first = data.draw(st.integers(0, n), label="first")
+    stored_proof = [range_hash(start, end, nodes) for start, end in consistency_ranges(first, n)]
+    assert stored_proof == consistency_proof(first, prefix)

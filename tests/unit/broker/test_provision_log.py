@@ -1,6 +1,7 @@
 """The provision log (RFC 9162): the broker signs tree heads over every provision record, and an
 auditor holding only the broker's public key can check that a record is logged unaltered and that
-the log only grew. My Portal may ask for proofs of the resident's own records, and no others."""
+the log only grew. Leaves commit to the person without naming them: only the operator gets the
+opening. My Portal may ask for proofs of the resident's own records, and no others."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ from sqlalchemy import select, text
 
 from broker.provision_records.models import ProvisionRecord
 from broker.symbols.models import InstitutionSymbol
-from devnet.audit import AuditFailure, main, verify_record_inclusion, verify_tree_head
+from devnet.audit import main
 from services.db import utc_now
 from services.keys import b64, load_or_create_keys, unb64
-from services.merkle import TreeHead, canonical_json, inclusion_proof, leaf_hash, root_hash, verify_consistency
+from services.log_audit import (
+    AuditFailure,
+    record_leaf_hash,
+    subject_commitment,
+    verify_entries,
+    verify_record_inclusion,
+    verify_tree_head,
+)
+from services.merkle import TreeHead, inclusion_proof, root_hash, verify_consistency
 from services.signing import RegisteredKey, RequestSigner
 from tests.unit.linkage_fixture import BROKER, HIGASHIMURAYAMA, KODAIRA, OPERATOR, Linkage
 
@@ -80,7 +89,25 @@ async def test_signed_tree_head_verifies_and_a_query_record_is_proven_in_it(link
     proof = await inclusion(linkage, query_id, head.tree_size)
     assert proof["record"]["query_id"] == query_id
     assert proof["record"]["outcome"] == "provided"
-    verify_record_inclusion(head, proof)  # raises if the record or the proof is off
+    verify_record_inclusion(head, proof)  # raises if the record, its opening or the proof is off
+    [stored] = [record for record in await linkage.provision_records() if record["query_id"] == query_id]
+    # The leaf names the person only through the commitment; the operator gets its opening.
+    assert set(proof["record"]).isdisjoint({"person_serial", "provider_symbol"})
+    assert proof["opening"]["provider_symbol"] == stored["provider_symbol"] is not None
+    assert proof["opening"]["person_serial"] is not None
+
+
+async def test_tree_head_is_stored_and_handed_out_again_until_the_log_grows(linkage: Linkage) -> None:
+    await query_for_mover(linkage)
+    first = (await get(linkage, "/provision-log/tree-head")).json()
+    again = (await get(linkage, "/provision-log/tree-head")).json()
+    assert again == first  # same timestamp and signature: not signed anew
+    await refused_query(linkage)
+    grown = (await get(linkage, "/provision-log/tree-head")).json()
+    assert grown["tree_size"] == first["tree_size"] + 1
+    async with linkage.database(BROKER).sessions() as session:
+        sizes = (await session.scalars(text("SELECT tree_size FROM provision_log_heads ORDER BY tree_size"))).all()
+    assert sizes == [first["tree_size"], grown["tree_size"]]
 
 
 async def test_log_indexes_every_record_densely_including_refusals(linkage: Linkage) -> None:
@@ -107,7 +134,7 @@ async def test_tampering_a_stored_record_is_detected(linkage: Linkage) -> None:
     with pytest.raises(AuditFailure, match="differs from what the log holds"):
         verify_record_inclusion(head, tampered)
     # Covering up by rewriting the leaf hash too changes the tree: the earlier signed head exposes it.
-    forged_leaf = leaf_hash(canonical_json(tampered["record"])).hex()
+    forged_leaf = record_leaf_hash(tampered["record"]).hex()
     async with linkage.database(BROKER).sessions() as session:
         await session.execute(
             text("UPDATE provision_records SET leaf_hash = :h WHERE query_id = :q"), {"h": forged_leaf, "q": query_id}
@@ -115,6 +142,39 @@ async def test_tampering_a_stored_record_is_detected(linkage: Linkage) -> None:
         await session.commit()
     with pytest.raises(AuditFailure, match="not in the signed tree"):
         verify_record_inclusion(head, await inclusion(linkage, query_id, head.tree_size))
+
+
+async def test_rewriting_who_a_record_was_about_is_detected(linkage: Linkage) -> None:
+    query_id = await query_for_mover(linkage)
+    head = await verified_head(linkage)
+    async with linkage.database(BROKER).sessions() as session:
+        await session.execute(
+            text("UPDATE provision_records SET person_serial = :s WHERE query_id = :q"), {"s": "f" * 32, "q": query_id}
+        )
+        await session.commit()
+    with pytest.raises(AuditFailure, match="differs from what the log holds"):
+        verify_record_inclusion(head, await inclusion(linkage, query_id, head.tree_size))
+
+
+async def test_whole_log_downloads_and_verifies_and_names_a_tampered_entry(linkage: Linkage) -> None:
+    await query_for_mover(linkage)
+    for _ in range(4):
+        await refused_query(linkage)
+    head = await verified_head(linkage)
+    entries = (await get(linkage, "/provision-log/entries", start=0, end=head.tree_size)).json()["entries"]
+    assert [entry["leaf_index"] for entry in entries] == list(range(head.tree_size))
+    assert all(set(entry).isdisjoint({"person_serial", "provider_symbol"}) for entry in entries)
+    verify_entries(head, entries)
+    page = (await get(linkage, "/provision-log/entries", start=2, end=4)).json()["entries"]
+    assert page == entries[2:4]
+    async with linkage.database(BROKER).sessions() as session:
+        await session.execute(text("UPDATE provision_records SET item_codes = '[]' WHERE leaf_index = 3"))
+        await session.commit()
+    entries = (await get(linkage, "/provision-log/entries", start=0, end=head.tree_size)).json()["entries"]
+    with pytest.raises(AuditFailure, match=r"entry 3 .* differs from what the log holds"):
+        verify_entries(head, entries)
+    too_many = await get(linkage, "/provision-log/entries", start=0, end=20_001)
+    assert (too_many.status_code, too_many.json()["code"]) == (400, "range_invalid")
 
 
 async def test_later_tree_head_is_consistent_with_an_earlier_one(linkage: Linkage) -> None:
@@ -138,6 +198,7 @@ async def test_log_endpoints_refuse_callers_without_the_operator_token(linkage: 
             ("/provision-log/tree-head", {}),
             ("/provision-log/inclusion", {"query_id": query_id}),
             ("/provision-log/consistency", {"first": 1, "second": 1}),
+            ("/provision-log/entries", {"start": 0, "end": 1}),
         ):
             response = await client.get(path, params=params)
             assert response.status_code == 401, path
@@ -197,19 +258,43 @@ async def test_portal_proves_the_residents_own_record_and_is_refused_anothers(li
         )
         assert own.status_code == 200, own.text
         assert own.json()["leaf_index"] == record["leaf_index"]
-        assert own.json()["record"] is None  # no symbols or serials for the portal
+        assert own.json()["opening"] is None  # the public fields and the commitment, no more
+        assert set(own.json()["record"]).isdisjoint({"person_serial", "provider_symbol"})
+        async with linkage.database(BROKER).sessions() as session:
+            logged = await session.get(ProvisionRecord, query_id)
+        assert logged is not None and logged.provider_symbol is not None and logged.person_serial is not None
+        assert logged.provider_symbol not in own.text and logged.person_serial not in own.text
         verify_record_inclusion(head, own.json())
         other = await portal.post("/provision-log/inclusion", json={"query_id": query_id, "symbol": STRANGER_SYMBOL})
         assert (other.status_code, other.json()["code"]) == (403, "record_not_yours")
-        operator_only = await portal.get("/provision-log/inclusion", params={"query_id": query_id})
-        assert operator_only.status_code == 401
+        for path, params in (("/provision-log/inclusion", {"query_id": query_id}), ("/provision-log/entries", {})):
+            operator_only = await portal.get(path, params={**params, "start": 0, "end": 1})
+            assert operator_only.status_code == 401, path
+
+
+def logged_record(i: int, salt: str) -> dict[str, Any]:
+    """A leaf's public fields, as the broker logs them."""
+    return {
+        "query_id": f"q{i}",
+        "requested_at": "2026-11-29T10:00:00+00:00",
+        "requester_code": "132136",
+        "provider_code": "132110",
+        "procedure_code": "child_allowance.certification",
+        "item_codes": ["tax.income_levy"],
+        "whitelist_version": "2026-10-01",
+        "whitelist_row": None,
+        "outcome": "provided",
+        "outcome_code": "provided",
+        "latency_ms": 12,
+        "subject_commitment": subject_commitment(salt, "serial-1", "symbol-1"),
+    }
 
 
 def test_audit_accepts_a_signed_head_and_proof_and_rejects_a_forgery(tmp_path: Path) -> None:
-    """devnet.audit's checks, fed a head and a proof directly (no network)."""
+    """The checks devnet.audit and My Portal share, fed a head and a proof directly (no network)."""
     keys = load_or_create_keys(tmp_path / "broker-keys", "broker.broker")
-    records = [{"query_id": f"q{i}", "outcome": "provided", "whitelist_row": None} for i in range(5)]
-    hashes = [leaf_hash(canonical_json(record)) for record in records]
+    records = [logged_record(i, f"{i:064x}") for i in range(5)]
+    hashes = [record_leaf_hash(record) for record in records]
     head = TreeHead(5, 1_700_000_000_000, root_hash(hashes))
     signed = {
         "tree_size": 5,
@@ -224,9 +309,11 @@ def test_audit_accepts_a_signed_head_and_proof_and_rejects_a_forgery(tmp_path: P
         "leaf_hash": b64(hashes[3]),
         "audit_path": audit_path,
         "record": records[3],
+        "opening": {"salt": f"{3:064x}", "person_serial": "serial-1", "provider_symbol": "symbol-1"},
     }
     verified = verify_tree_head(signed, keys.signing_public_b64())
     verify_record_inclusion(verified, proof)
+    verify_record_inclusion(verified, {**proof, "opening": None})  # the portal's view: no opening
     stranger = load_or_create_keys(tmp_path / "other-keys", "broker.broker")
     with pytest.raises(AuditFailure, match="signature"):
         verify_tree_head(signed, stranger.signing_public_b64())
@@ -234,14 +321,21 @@ def test_audit_accepts_a_signed_head_and_proof_and_rejects_a_forgery(tmp_path: P
         verify_tree_head({**signed, "tree_size": 6}, keys.signing_public_b64())
     with pytest.raises(AuditFailure, match="differs"):
         verify_record_inclusion(verified, {**proof, "record": {**records[3], "outcome": "refused"}})
+    with pytest.raises(AuditFailure, match="person serial or provider symbol differs"):
+        verify_record_inclusion(verified, {**proof, "opening": {**proof["opening"], "person_serial": "serial-2"}})
     with pytest.raises(AuditFailure, match="not in the signed tree"):
         verify_record_inclusion(verified, {**proof, "leaf_index": 2})
+    with pytest.raises(AuditFailure, match="malformed"):  # a broker's garbage is a failed check, not a crash
+        verify_record_inclusion(verified, {**proof, "leaf_hash": "not base64!"})
     flipped = base64.b64encode(b"\x00" * 32).decode()
     with pytest.raises(AuditFailure, match="not in the signed tree"):
         verify_record_inclusion(verified, {**proof, "audit_path": [flipped, *audit_path[1:]]})
 
 
-def test_audit_cli_exits_1_with_a_reason_when_it_cannot_verify(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["verify", "--broker", "http://127.0.0.1:9", "--operator-token", "t", "--query-id", "q"])
+@pytest.mark.parametrize("command", [["verify", "--query-id", "q"], ["verify-log"]])
+def test_audit_cli_exits_1_with_a_reason_when_it_cannot_verify(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*command, "--broker", "http://127.0.0.1:9", "--operator-token", "t"])
     assert code == 1
     assert "NOT VERIFIED" in capsys.readouterr().err
