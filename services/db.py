@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import DateTime, MetaData, Table, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -82,11 +83,16 @@ async def bulk_insert(session: AsyncSession, model: type[DeclarativeBase], rows:
 async def append_in_order(
     database: Database, add_next: Callable[[AsyncSession], Awaitable[None]], *, log: str, attempts: int = 20
 ) -> None:
-    """Append one row whose place depends on the rows before it (the next index, the previous
-    hash), in a transaction of its own. A unique constraint on that place makes one of two
-    concurrent writers fail to commit; it runs `add_next` again on the new head."""
+    """Append rows whose place depends on the rows before them (the next index, the previous
+    hash), in a transaction of their own. On PostgreSQL a transaction-scoped advisory lock per log
+    makes concurrent writers (also on other replicas) take turns; elsewhere, and as a safety net,
+    a unique constraint on that place makes one of two concurrent writers fail to commit, and it
+    runs `add_next` again on the new head."""
+    lock_key = int.from_bytes(hashlib.sha256(log.encode()).digest()[:8], "big", signed=True)
     for _attempt in range(attempts):
         async with database.sessions() as session:
+            if database.engine.dialect.name == "postgresql":
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
             await add_next(session)
             try:
                 await session.commit()

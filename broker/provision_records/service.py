@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -36,37 +37,48 @@ class QueryFacts:
 
 
 async def record_provision(database: Database, facts: QueryFacts, outcome: str, outcome_code: str) -> None:
-    """Write the record as the log's next leaf, with its part of the tree (see `tree`).
+    await record_provisions(database, [(facts, outcome, outcome_code)])
+
+
+async def record_provisions(database: Database, outcomes: Sequence[tuple[QueryFacts, str, str]]) -> None:
+    """Write each (facts, outcome, outcome code) as the log's next leaf, with its part of the tree
+    (see `tree`), all in one transaction: a batch query's persons cost one commit, not one each.
     `leaf_index` is unique, so of two concurrent writers that read the same last row one fails to
     commit and retries on the new one; the indexes stay dense and in commit order on SQLite and
     PostgreSQL alike."""
     requested_at = utc_now()
-    latency_ms = round((time.perf_counter() - facts.started) * 1000)
-    subject_salt = secrets.token_bytes(32).hex()
+    now = time.perf_counter()
+    prepared = [
+        (facts, outcome, code, round((now - facts.started) * 1000), secrets.token_bytes(32).hex())
+        for facts, outcome, code in outcomes
+    ]
 
     async def add_next(session: AsyncSession) -> None:
         index, frontier = await log_end(session)
-        record = ProvisionRecord(
-            query_id=facts.query_id,
-            requested_at=requested_at,
-            requester_code=facts.requester_code,
-            provider_code=facts.provider_code,
-            procedure_code=facts.procedure_code,
-            item_codes=facts.item_codes,
-            provider_symbol=facts.provider_symbol,
-            person_serial=facts.person_serial,
-            subject_salt=subject_salt,
-            whitelist_version=facts.whitelist_version,
-            whitelist_row=facts.whitelist_row,
-            outcome=outcome,
-            outcome_code=outcome_code,
-            latency_ms=latency_ms,
-            leaf_index=index,
-        )
-        place_leaf(record, frontier)
-        session.add(record)
+        for facts, outcome, outcome_code, latency_ms, subject_salt in prepared:
+            record = ProvisionRecord(
+                query_id=facts.query_id,
+                requested_at=requested_at,
+                requester_code=facts.requester_code,
+                provider_code=facts.provider_code,
+                procedure_code=facts.procedure_code,
+                item_codes=facts.item_codes,
+                provider_symbol=facts.provider_symbol,
+                person_serial=facts.person_serial,
+                subject_salt=subject_salt,
+                whitelist_version=facts.whitelist_version,
+                whitelist_row=facts.whitelist_row,
+                outcome=outcome,
+                outcome_code=outcome_code,
+                latency_ms=latency_ms,
+                leaf_index=index,
+            )
+            place_leaf(record, frontier)
+            session.add(record)
+            index, frontier = index + 1, record.frontier
 
-    await append_in_order(database, add_next, log="provision log")
+    if prepared:
+        await append_in_order(database, add_next, log="provision log")
 
 
 async def list_provision_records(session: AsyncSession, limit: int) -> list[ProvisionRecordOut]:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker.provision_records.service import QueryFacts, record_provision
+from broker.provision_records.service import QueryFacts, record_provisions
 from broker.queries.schemas import BatchQueryAnswer, BatchQueryIn, PersonResult, QueryAnswer, QueryIn
 from broker.registry.models import Component, Institution
 from broker.symbols.service import Translation, translate_symbols
@@ -160,13 +160,15 @@ async def relay(
             ),
         )
     ready: list[Person] = []
+    refused: list[Conclusion] = []
     for person, translation in zip(persons, translations, strict=True):
         person.facts = replace(person.facts, whitelist_row=row.row_id)
         refusal = _person_refusal(translation, provider.code)
         if refusal is None:
             ready.append(person)
         else:
-            await _conclude(runtime, person, "refused", error=refusal)
+            refused.append((person, "refused", None, refusal))
+    await _conclude(runtime, refused)
     if ready:
         endpoint = await session.get(Component, f"{provider.code}.intermediate")
         if endpoint is None:
@@ -227,13 +229,13 @@ async def _forward(
                 )
             ]
     except UpstreamError as error:
-        for person in ready:
-            await _conclude(runtime, person, "failed", error=error)
+        await _conclude(runtime, [(person, "failed", None, error) for person in ready])
         raise
+    concluded: list[Conclusion] = []
     for person, provided in zip(ready, answers, strict=True):
         ciphertext = provided.get("ciphertext")
         if isinstance(ciphertext, str):
-            await _conclude(runtime, person, "provided", ciphertext=ciphertext)
+            concluded.append((person, "provided", ciphertext, None))
             continue
         problem = provided.get("problem")
         problem = problem if isinstance(problem, dict) else {}
@@ -245,7 +247,8 @@ async def _forward(
             status=status if isinstance(status, int) and 400 <= status < 500 else 502,
             upstream=provider.name,
         )
-        await _conclude(runtime, person, "failed", error=refusal)
+        concluded.append((person, "failed", None, refusal))
+    await _conclude(runtime, concluded)
 
 
 def _answers_in_order(answer: Any, forwarded: list[dict[str, Any]], provider_name: str) -> list[dict[str, Any]]:
@@ -262,20 +265,22 @@ def _answers_in_order(answer: Any, forwarded: list[dict[str, Any]], provider_nam
     return answers
 
 
-async def _conclude(
-    runtime: Runtime,
-    person: Person,
-    outcome: Literal["provided", "refused", "failed"],
-    *,
-    ciphertext: str | None = None,
-    error: DomainError | None = None,
-) -> None:
-    """Record how this person's part ended, then keep it for the answer."""
-    await record_provision(runtime.database, person.facts, outcome, "provided" if error is None else error.code)
-    person.outcome, person.ciphertext, person.error = outcome, ciphertext, error
+Conclusion = tuple[Person, Literal["provided", "refused", "failed"], str | None, DomainError | None]
+
+
+async def _conclude(runtime: Runtime, conclusions: Sequence[Conclusion]) -> None:
+    """Record how each person's part ended (one transaction for all), then keep it for the answer."""
+    await record_provisions(
+        runtime.database,
+        [
+            (person.facts, outcome, "provided" if error is None else error.code)
+            for person, outcome, _, error in conclusions
+        ],
+    )
+    for person, outcome, ciphertext, error in conclusions:
+        person.outcome, person.ciphertext, person.error = outcome, ciphertext, error
 
 
 async def _refuse_all(runtime: Runtime, persons: list[Person], error: DomainError) -> DomainError:
-    for person in persons:
-        await _conclude(runtime, person, "refused", error=error)
+    await _conclude(runtime, [(person, "refused", None, error) for person in persons])
     return error

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from broker.models import Base
 from broker.provision_records.models import ProvisionRecord
-from broker.provision_records.service import QueryFacts, record_provision
+from broker.provision_records.service import QueryFacts, record_provision, record_provisions
 from broker.provision_records.tree import (
     stored_consistency_proof,
     stored_inclusion_proof,
@@ -24,9 +24,12 @@ from broker.provision_records.tree import (
 from services.db import Database
 from services.merkle import consistency_proof, inclusion_proof, root_hash
 
-LEAVES = 37  # past 32, so the tree has a complete left half and a ragged right one
-# Concurrent appends: each round of conflicts lets one writer through, and append_in_order gives
-# each writer 20 attempts, so more writers than that at once may exhaust them.
+# Appended one by one and in batches (one transaction each): 37 leaves, past 32, so the tree has
+# a complete left half and a ragged right one.
+BATCHES = (1, 3, 1, 7, 2, 16, 7)
+LEAVES = sum(BATCHES)
+# Concurrent appends: PostgreSQL serialises them with an advisory lock; on SQLite each round of
+# conflicts lets one writer through, and append_in_order gives each writer 20 attempts.
 CONCURRENT = 12
 
 
@@ -62,8 +65,8 @@ async def test_stored_tree_answers_as_the_reference_for_every_size_index_and_pre
     replicas: tuple[Database, Database],
 ) -> None:
     database, _ = replicas
-    for _ in range(LEAVES):
-        await record_provision(database, facts("132136"), "refused", "not_on_whitelist")
+    for size in BATCHES:
+        await record_provisions(database, [(facts("132136"), "refused", "not_on_whitelist") for _ in range(size)])
     hashes = await leaf_hashes(database)
     async with database.sessions() as session:
         assert await tree_size(session) == LEAVES
