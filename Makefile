@@ -31,6 +31,7 @@ test: lint
 bench: install
 	$(PY) -m bench.issuance
 	$(PY) -m bench.symbol_reissue
+	$(PY) -m bench.audit_log
 
 # Containers without a registry: engine, debootstrap bases and wheelhouse cached under var/docker.
 wheels: install
