@@ -19,6 +19,8 @@ from services.db import utc_now
 from services.http import ServiceClient
 from services.problems import NotFound
 
+TAX_SOURCE = "individual_resident_tax"  # the source system's code in the intermediate server's catalogue
+
 
 async def register_assessments(
     session: AsyncSession, client: ServiceClient, settings: CitySettings, assessments: Sequence[AssessmentIn]
@@ -43,8 +45,9 @@ async def register_assessments(
         for a in assessments
         for item_code, value in (("tax.taxable_income", a.taxable_income), ("tax.income_levy", a.income_levy))
     ]
-    answer = await client.call(
-        "POST", f"{settings.intermediate_url}/copies", {"copies": copies}, upstream="intermediate server"
-    )
+    # One batch for the whole request: the intermediate server registers all of it or none, and a
+    # refusal rolls back these assessments too, so the two never disagree.
+    batch = {"source": TAX_SOURCE, "expected_rows": len(copies), "copies": copies}
+    answer = await client.call("POST", f"{settings.intermediate_url}/copies", batch, upstream="intermediate server")
     await session.flush()
     return int(answer["registered"])
