@@ -19,6 +19,8 @@ class Resident(Base):
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(8))
     moved_in_from: Mapped[str | None] = mapped_column(String(6), default=None)
+    household_code: Mapped[str | None] = mapped_column(String(10), index=True, default=None)  # 世帯番号
+    relationship: Mapped[str | None] = mapped_column(String(8), default=None)  # 続柄: 世帯主, 配偶者, 子, …
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -17,6 +17,12 @@ class ResidentIn(BaseModel):
     moved_in_from: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
         default=None, description="転入: the municipality code of the city the resident left"
     )
+    household_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] | None = Field(
+        default=None, description="世帯番号: residents of one household share it"
+    )
+    relationship: Literal["世帯主", "配偶者", "子", "親", "その他"] | None = Field(
+        default=None, description="続柄 to the head of the household"
+    )
 
 
 class RegisterResidentsRequest(BaseModel):

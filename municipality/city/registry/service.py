@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.city.config import CitySettings
+from municipality.city.copies import push_copies
 from municipality.city.registry.models import AddressRecord, Resident
 from municipality.city.registry.schemas import (
     CardApplication,
@@ -27,6 +29,7 @@ from services.http import ServiceClient
 from services.problems import Conflict, NotFound
 
 CHUNK = 1000
+LOOKUP_CHUNK = 10_000
 
 
 async def register_residents(
@@ -55,7 +58,41 @@ async def register_residents(
     for start in range(0, len(codes), CHUNK):
         registered.extend(await _link_chunk(session, client, settings, codes[start : start + CHUNK]))
     await session.flush()
+    await push_household_copies(session, client, settings, {r.household_code for r in residents if r.household_code})
     return registered
+
+
+RELATIONSHIP_ORDER = ("世帯主", "配偶者", "子", "親", "その他")
+
+
+async def push_household_copies(
+    session: AsyncSession, client: ServiceClient, settings: CitySettings, household_codes: set[str]
+) -> int:
+    """世帯構成 as a copy for every member of these households: the relationships only
+    (e.g. "世帯主・配偶者・子"), never a name or a birth date."""
+    codes, members = sorted(household_codes), list[tuple[str, str | None, str]]()
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        rows = await session.execute(
+            select(Resident.household_code, Resident.relationship, AddressRecord.address_number)
+            .join(AddressRecord, AddressRecord.resident_code == Resident.resident_code)
+            .where(Resident.household_code.in_(codes[start : start + LOOKUP_CHUNK]))
+        )
+        members.extend((str(household), relationship, address) for household, relationship, address in rows)
+    compositions: dict[str, list[str]] = {}
+    for household, relationship, _address in members:
+        compositions.setdefault(household, []).append(relationship or "その他")
+    today = date.today().isoformat()
+    copies = [
+        {
+            "address_number": address,
+            "item_code": "resident.household",
+            "period": today,
+            "value": "・".join(sorted(compositions[household], key=RELATIONSHIP_ORDER.index))[:64],
+            "as_of": today,
+        }
+        for household, _relationship, address in members
+    ]
+    return await push_copies(client, settings, "resident_registry", copies)
 
 
 async def _link_chunk(
@@ -101,12 +138,48 @@ def new_address_number() -> str:
 
 
 async def address_numbers_for(session: AsyncSession, resident_codes: Sequence[str]) -> dict[str, str]:
-    rows = await session.execute(
-        select(AddressRecord.resident_code, AddressRecord.address_number).where(
-            AddressRecord.resident_code.in_(list(resident_codes))
+    codes, found = sorted(set(resident_codes)), dict[str, str]()
+    for start in range(0, len(codes), LOOKUP_CHUNK):  # within every database's parameter limit
+        rows = await session.execute(
+            select(AddressRecord.resident_code, AddressRecord.address_number).where(
+                AddressRecord.resident_code.in_(codes[start : start + LOOKUP_CHUNK])
+            )
         )
-    )
-    return dict(rows.all())
+        found.update((code, number) for code, number in rows)
+    return found
+
+
+async def addresses_of_residents(session: AsyncSession, resident_codes: Sequence[str]) -> dict[str, str]:
+    """Each resident's address number; 404 naming the rows whose resident is not registered."""
+    addresses = await address_numbers_for(session, resident_codes)
+    unknown = [index for index, code in enumerate(resident_codes) if code not in addresses]
+    if unknown:
+        raise NotFound("unknown_resident", f"Items {unknown[:20]} name no registered resident.", indexes=unknown[:100])
+    return addresses
+
+
+async def household_members(session: AsyncSession, resident_codes: Sequence[str]) -> dict[str, list[str]]:
+    """Everyone registered in each resident's household (the resident alone when they have none)."""
+    households: dict[str, str | None] = {}
+    codes = sorted(set(resident_codes))
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        rows = await session.execute(
+            select(Resident.resident_code, Resident.household_code).where(
+                Resident.resident_code.in_(codes[start : start + LOOKUP_CHUNK])
+            )
+        )
+        households.update((code, household) for code, household in rows)
+    wanted = sorted({code for code in households.values() if code})
+    members: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        rows = await session.execute(
+            select(Resident.household_code, Resident.resident_code).where(
+                Resident.household_code.in_(wanted[start : start + LOOKUP_CHUNK])
+            )
+        )
+        for household, code in rows:
+            members.setdefault(str(household), []).append(str(code))
+    return {code: members.get(household, [code]) if household else [code] for code, household in households.items()}
 
 
 async def change_individual_number(

@@ -12,12 +12,12 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.city.config import CitySettings
-from municipality.city.registry.service import address_numbers_for
+from municipality.city.copies import push_copies
+from municipality.city.registry.service import addresses_of_residents
 from municipality.city.tax.models import TaxAssessment
 from municipality.city.tax.schemas import AssessmentIn
 from services.db import utc_now
 from services.http import ServiceClient
-from services.problems import NotFound
 
 TAX_SOURCE = "individual_resident_tax"  # the source system's code in the intermediate server's catalogue
 
@@ -26,10 +26,7 @@ async def register_assessments(
     session: AsyncSession, client: ServiceClient, settings: CitySettings, assessments: Sequence[AssessmentIn]
 ) -> int:
     """Store the assessments and push their copies; returns the number of copies registered."""
-    addresses = await address_numbers_for(session, [a.resident_code for a in assessments])
-    unknown = [index for index, a in enumerate(assessments) if a.resident_code not in addresses]
-    if unknown:
-        raise NotFound("unknown_resident", f"Items {unknown[:20]} name no registered resident.", indexes=unknown[:100])
+    addresses = await addresses_of_residents(session, [a.resident_code for a in assessments])
     now = utc_now()
     for a in assessments:
         await session.merge(TaxAssessment(**a.model_dump(), assessed_at=now))
@@ -45,9 +42,7 @@ async def register_assessments(
         for a in assessments
         for item_code, value in (("tax.taxable_income", a.taxable_income), ("tax.income_levy", a.income_levy))
     ]
-    # One batch for the whole request: the intermediate server registers all of it or none, and a
-    # refusal rolls back these assessments too, so the two never disagree.
-    batch = {"source": TAX_SOURCE, "expected_rows": len(copies), "copies": copies}
-    answer = await client.call("POST", f"{settings.intermediate_url}/copies", batch, upstream="intermediate server")
+    # One batch for the whole request: a refusal rolls back these assessments too.
+    registered = await push_copies(client, settings, TAX_SOURCE, copies)
     await session.flush()
-    return int(answer["registered"])
+    return registered
