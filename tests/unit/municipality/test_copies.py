@@ -21,7 +21,11 @@ from services.signing import RequestSigner
 from tests.unit.linkage_fixture import HIGASHIMURAYAMA, KODAIRA, OPERATOR, City, Linkage, Mover, stored_text
 
 TAX = "individual_resident_tax"
-TODAY = date.today()
+
+
+def today() -> date:
+    """Read at each use: a run that crosses midnight must not compare two different days."""
+    return date.today()
 
 
 async def push(
@@ -55,9 +59,9 @@ def row(address_number: str, item_code: str, value: Any, period: str | None = No
     return {
         "address_number": address_number,
         "item_code": item_code,
-        "period": period or str(TODAY.year - 1),
+        "period": period or str(today().year - 1),
         "value": value,
-        "as_of": TODAY.isoformat(),
+        "as_of": today().isoformat(),
         **extra,
     }
 
@@ -138,10 +142,10 @@ async def test_copy_batch_with_an_unknown_item_is_refused_whole_and_earlier_copi
 @pytest.mark.parametrize(
     ("period", "code"),
     [
-        (str(TODAY.year + 1), "tax_year_not_kept"),
-        (str(TODAY.year - 6), "tax_year_not_kept"),
+        (str(today().year + 1), "tax_year_not_kept"),
+        (str(today().year - 6), "tax_year_not_kept"),
         ("R7", "period_invalid"),
-        (f"{TODAY.year - 1}-04", "period_invalid"),
+        (f"{today().year - 1}-04", "period_invalid"),
     ],
 )
 async def test_copy_of_a_tax_year_not_kept_is_refused(linkage: Linkage, period: str, code: str) -> None:
@@ -153,7 +157,7 @@ async def test_copy_of_a_tax_year_not_kept_is_refused(linkage: Linkage, period: 
 
 
 async def test_every_kept_tax_year_is_accepted(linkage: Linkage) -> None:
-    years = [str(year) for year in range(TODAY.year - 5, TODAY.year + 1)]
+    years = [str(year) for year in range(today().year - 5, today().year + 1)]
 
     response = await push(linkage, [row(address(1), "tax.taxable_income", 100, period=year) for year in years])
 
@@ -196,8 +200,8 @@ async def test_duplicate_rows_in_one_batch_are_refused(linkage: Linkage) -> None
 )
 async def test_copy_carrying_a_number_like_string_in_free_text_is_refused(linkage: Linkage, household: str) -> None:
     rows = [
-        row(address(1), "resident.household", "世帯主・妻・子", period=TODAY.isoformat()),
-        row(address(2), "resident.household", household, period=TODAY.isoformat()),
+        row(address(1), "resident.household", "世帯主・妻・子", period=today().isoformat()),
+        row(address(2), "resident.household", household, period=today().isoformat()),
     ]
 
     problem = rejected(await push(linkage, rows, source="resident_registry"))
@@ -208,7 +212,7 @@ async def test_copy_carrying_a_number_like_string_in_free_text_is_refused(linkag
 
 
 async def test_short_numbers_in_free_text_are_accepted(linkage: Linkage) -> None:
-    rows = [row(address(1), "resident.household", "世帯主・子2人（2024年転入）", period=TODAY.isoformat())]
+    rows = [row(address(1), "resident.household", "世帯主・子2人（2024年転入）", period=today().isoformat())]
 
     response = await push(linkage, rows, source="resident_registry")
 
@@ -236,7 +240,7 @@ async def test_rows_carrying_fields_outside_the_schema_are_refused(linkage: Link
         ({"value": True}, "value", "value_type"),
         ({"address_number": "12345"}, "address_number", "invalid"),
         ({"as_of": "2025/01/01"}, "as_of", "invalid"),
-        ({"as_of": (TODAY + timedelta(days=3)).isoformat()}, "as_of", "as_of_in_future"),
+        ({"as_of": (today() + timedelta(days=3)).isoformat()}, "as_of", "as_of_in_future"),
         ({"item_code": "welfare.protection_status"}, "item_code", "item_not_from_source"),
     ],
 )
@@ -423,7 +427,7 @@ async def test_correction_in_the_tax_system_flows_to_the_copy_on_the_next_push_a
 async def test_city_tax_push_for_a_year_not_kept_is_refused_and_the_city_keeps_nothing(linkage: Linkage) -> None:
     mover = await linkage.move_resident()
 
-    response = await linkage.assess_tax(KODAIRA, mover.resident["resident_code"], TODAY.year - 10, 1_000, 100)
+    response = await linkage.assess_tax(KODAIRA, mover.resident["resident_code"], today().year - 10, 1_000, 100)
 
     assert response.status_code == 422
     assert response.json()["code"] == "copy_batch_rejected"
@@ -434,7 +438,7 @@ async def test_city_tax_push_for_a_year_not_kept_is_refused_and_the_city_keeps_n
 
 async def test_an_older_push_does_not_overwrite_a_newer_copy(linkage: Linkage) -> None:
     await push(linkage, income_rows(3, base=500))
-    stale = [{**r, "as_of": (TODAY - timedelta(days=2)).isoformat()} for r in income_rows(3, base=100)]
+    stale = [{**r, "as_of": (today() - timedelta(days=2)).isoformat()} for r in income_rows(3, base=100)]
 
     problem = rejected(await push(linkage, stale))
 
@@ -482,11 +486,11 @@ async def test_operator_views_need_the_operator_token(linkage: Linkage) -> None:
 async def test_freshness_view_flags_items_pushed_later_than_their_schedule(linkage: Linkage) -> None:
     await push(linkage, income_rows(3))
     await push(linkage, [row(address(1), "tax.income_levy", 3)])
-    month = f"{TODAY.year}-{TODAY.month:02d}"
+    month = f"{today().year}-{today().month:02d}"
     await push(linkage, [row(address(1), "welfare.protection_status", "receiving", period=month)], source="welfare")
     await push(
         linkage,
-        [row(address(1), "nhi.enrollment", "enrolled", period=TODAY.isoformat())],
+        [row(address(1), "nhi.enrollment", "enrolled", period=today().isoformat())],
         source="national_health_insurance",
     )
     async with linkage.database(KODAIRA.intermediate_host).sessions() as session:
@@ -520,7 +524,7 @@ async def test_freshness_view_flags_items_pushed_later_than_their_schedule(linka
         "tax.taxable_income",
     ]
     assert (items["tax.taxable_income"]["schedule"], items["tax.taxable_income"]["rows"]) == ("daily", 3)
-    assert items["tax.taxable_income"]["latest_as_of"] == TODAY.isoformat()
+    assert items["tax.taxable_income"]["latest_as_of"] == today().isoformat()
     assert items["tax.income_levy"]["overdue"] is False  # daily, pushed now
     assert items["welfare.protection_status"]["overdue"] is False  # monthly, pushed 20 days ago
     assert items["nhi.enrollment"] | {"last_registered_at": None} == {
@@ -534,7 +538,7 @@ async def test_freshness_view_flags_items_pushed_later_than_their_schedule(linka
 
 async def test_answers_carry_the_sources_date_so_the_requester_sees_the_lag(linkage: Linkage) -> None:
     mover = await linkage.move_resident()
-    source_date = (TODAY - timedelta(days=3)).isoformat()
+    source_date = (today() - timedelta(days=3)).isoformat()
     kodaira = mover.address_numbers["kodaira"]
     await push(linkage, [row(kodaira, "tax.exemption_status", False, as_of=source_date)])
     token = await linkage.staff_token(HIGASHIMURAYAMA, "kosodate-001", "子育て支援課")
