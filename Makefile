@@ -32,6 +32,7 @@ bench: install
 	$(PY) -m bench.issuance
 	$(PY) -m bench.symbol_reissue
 	$(PY) -m bench.audit_log
+	$(PY) -m bench.copy_registration
 
 # Containers without a registry: engine, debootstrap bases and wheelhouse cached under var/docker.
 wheels: install

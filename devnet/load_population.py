@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.operator_token:
         parser.error("no operator token: pass --operator-token or set OPERATOR_TOKEN")
     _code, prefecture, city = CITIES[args.city]
-    ports = {spec.name: spec.host_port for spec in load_app_services({"OPERATOR_TOKEN": "", "POSTGRES_PASSWORD": ""})}
+    ports = {
+        spec.name: spec.host_port
+        for spec in load_app_services({"OPERATOR_TOKEN": "unused", "POSTGRES_PASSWORD": "unused"})
+    }
     url = args.city_url or f"http://127.0.0.1:{ports[f'{args.city}-city']}"
     this_year = date.today().year
     started = time.perf_counter()
