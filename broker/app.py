@@ -41,7 +41,7 @@ async def _load_broker_state(app: FastAPI, runtime: Runtime) -> None:
     async with runtime.database.sessions() as session:
         app.state.whitelist = await versions.in_force(session) or versions.remember(shipped)
     app.state.reissue_jobs = jobs = ReissueJobs(runtime, app.state.symbol_master_key)
-    await jobs.resume_interrupted()
+    jobs.watch()
 
 
 async def _stop_jobs(app: FastAPI, _runtime: Runtime) -> None:

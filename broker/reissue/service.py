@@ -18,8 +18,9 @@ import asyncio
 import logging
 import math
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,6 +35,7 @@ from services.db import bulk_insert, utc_now
 from services.problems import Conflict, DomainError, Forbidden, NotFound
 
 BATCH_SIZE = 10_000
+LEASE = timedelta(seconds=60)  # renewed with every batch; a batch takes well under a second
 logger = logging.getLogger(__name__)
 
 
@@ -145,7 +147,26 @@ async def _derive_next_epoch(session: AsyncSession, reissue: SymbolReissue, mast
     reissue.persons, reissue.phase = len(serials), "delivering"
 
 
-async def _deliver(runtime: Runtime, reissue_id: str) -> None:
+async def claim_reissue(session: AsyncSession, reissue_id: str, owner: str, now: datetime) -> bool:
+    """Take (or renew) the lease on a running reissue: true for the one replica that holds it, so
+    two brokers never run one reissue at once; a lease left by a stopped replica expires."""
+    claimed = await session.execute(
+        update(SymbolReissue)
+        .where(
+            SymbolReissue.reissue_id == reissue_id,
+            SymbolReissue.status == "running",
+            or_(
+                SymbolReissue.lease_until.is_(None),
+                SymbolReissue.lease_until < now,
+                SymbolReissue.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until=now + LEASE)
+    )
+    return int(claimed.rowcount) == 1  # type: ignore[attr-defined]  # DML results carry a rowcount
+
+
+async def _deliver(runtime: Runtime, reissue_id: str, owner: str) -> None:
     """Old → new pairs in batches ordered by person serial, then the intermediate's commit."""
     old_row, new_row = aliased(InstitutionSymbol), aliased(InstitutionSymbol)
     async with runtime.database.sessions() as session:
@@ -188,6 +209,8 @@ async def _deliver(runtime: Runtime, reissue_id: str) -> None:
         )
         batch_no += 1
         async with runtime.database.sessions() as session:
+            if not await claim_reissue(session, reissue_id, owner, utc_now()):
+                raise RuntimeError(f"lost the lease on reissue {reissue_id} to another broker replica")
             await session.execute(
                 update(SymbolReissue)
                 .where(SymbolReissue.reissue_id == reissue_id)
@@ -212,10 +235,17 @@ async def _switch_epoch(session: AsyncSession, reissue: SymbolReissue) -> None:
         )
     )
     reissue.phase, reissue.status, reissue.finished_at = "done", "completed", utc_now()
+    reissue.lease_owner, reissue.lease_until = None, None
 
 
-async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str) -> None:
-    """Run (or resume) a confirmed reissue to its end; a failure is stored, never raised."""
+async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str, owner: str) -> None:
+    """Run (or resume) a confirmed reissue to its end, unless another replica holds its lease;
+    a failure is stored, never raised."""
+    async with runtime.database.sessions() as session:
+        claimed = await claim_reissue(session, reissue_id, owner, utc_now())
+        await session.commit()
+    if not claimed:
+        return
     try:
         async with runtime.database.sessions() as session:
             reissue = await get_reissue(session, reissue_id)
@@ -224,7 +254,7 @@ async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str) -> N
                 await session.commit()
             phase = reissue.phase
         if phase == "delivering":
-            await _deliver(runtime, reissue_id)
+            await _deliver(runtime, reissue_id, owner)
             async with runtime.database.sessions() as session:
                 (await get_reissue(session, reissue_id)).phase = "switching"
                 await session.commit()
@@ -237,36 +267,65 @@ async def run_reissue(runtime: Runtime, master_key: bytes, reissue_id: str) -> N
         logger.warning("symbol reissue %s failed: %s", reissue_id, error)
         async with runtime.database.sessions() as session:
             reissue = await get_reissue(session, reissue_id)
-            reissue.status = "failed"
+            reissue.status, reissue.lease_owner, reissue.lease_until = "failed", None, None
             code = error.code if isinstance(error, DomainError) else type(error).__name__
             reissue.error = f"{code}: {error}"
             await session.commit()
 
 
-async def running_reissues(session: AsyncSession) -> list[str]:
-    """Reissues a stopped broker left running: they resume when it starts again."""
-    return list(await session.scalars(select(SymbolReissue.reissue_id).where(SymbolReissue.status == "running")))
+async def running_reissues(session: AsyncSession, now: datetime) -> list[str]:
+    """Running reissues nobody holds a lease on: a stopped replica's, to be taken over."""
+    return list(
+        await session.scalars(
+            select(SymbolReissue.reissue_id).where(
+                SymbolReissue.status == "running",
+                or_(SymbolReissue.lease_until.is_(None), SymbolReissue.lease_until < now),
+            )
+        )
+    )
 
 
 class ReissueJobs:
-    """The reissue jobs this broker process runs in the background (progress is in the table)."""
+    """The reissue jobs this broker replica runs in the background (progress is in the table).
 
-    def __init__(self, runtime: Runtime, master_key: bytes) -> None:
-        self.runtime, self.master_key = runtime, master_key
+    Every `watch_seconds` it takes over running reissues whose lease has expired, so a reissue
+    survives the replica running it stopping, here or on another replica."""
+
+    def __init__(self, runtime: Runtime, master_key: bytes, watch_seconds: float = 30.0) -> None:
+        self.runtime, self.master_key, self.watch_seconds = runtime, master_key, watch_seconds
+        self.owner = uuid.uuid4().hex
         self.tasks: set[asyncio.Task[None]] = set()
+        self.running: set[str] = set()  # reissue ids with a job in this replica
 
     def start(self, reissue_id: str) -> None:
-        task = asyncio.create_task(run_reissue(self.runtime, self.master_key, reissue_id))
+        if reissue_id in self.running:
+            return
+        self.running.add(reissue_id)
+        task = asyncio.create_task(run_reissue(self.runtime, self.master_key, reissue_id, self.owner))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
-    async def resume_interrupted(self) -> None:
+        def done(finished: asyncio.Task[None]) -> None:
+            self.tasks.discard(finished)
+            self.running.discard(reissue_id)
+
+        task.add_done_callback(done)
+
+    async def take_over_abandoned(self) -> None:
         async with self.runtime.database.sessions() as session:
-            for reissue_id in await running_reissues(session):
+            for reissue_id in await running_reissues(session, utc_now()):
                 self.start(reissue_id)
 
+    def watch(self) -> None:
+        async def loop() -> None:
+            while True:
+                await self.take_over_abandoned()
+                await asyncio.sleep(self.watch_seconds)
+
+        task = asyncio.create_task(loop())
+        self.tasks.add(task)
+
     async def stop(self) -> None:
-        """Cancel what runs; each job's phase is committed, so it resumes at the next start."""
+        """Cancel what runs; each job's phase is committed, so it resumes once its lease expires."""
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

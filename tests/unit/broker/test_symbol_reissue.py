@@ -12,6 +12,9 @@ import httpx
 from sqlalchemy import select
 
 from broker.provision_records.models import ProvisionRecord
+from broker.reissue.models import SymbolReissue
+from broker.reissue.service import LEASE, claim_reissue
+from services.db import utc_now
 from tests.unit.broker.test_queries import child_allowance_token, signed_broker_query
 from tests.unit.linkage_fixture import BROKER, HIGASHIMURAYAMA, KODAIRA, OPERATOR, City, Linkage, bearer
 
@@ -196,3 +199,26 @@ async def test_commit_with_missing_batches_changes_nothing(linkage: Linkage) -> 
     assert commit.status_code == 409
     assert commit.json()["code"] == "reissue_incomplete"
     assert await linkage.symbol_held_by(KODAIRA, mover.address_numbers["kodaira"]) == symbol
+
+
+async def test_only_one_broker_replica_holds_a_running_reissue_until_its_lease_expires(linkage: Linkage) -> None:
+    declarer, confirmer = await administrator(linkage, "sato"), await administrator(linkage, "suzuki")
+    reissue_id = (await declare_leak(linkage, declarer, KODAIRA)).json()["reissue_id"]
+    linkage.take_down(KODAIRA.intermediate_host)  # the job fails at delivery and keeps no lease
+    await confirm(linkage, confirmer, reissue_id)
+    await settled(linkage, confirmer, reissue_id)
+    async with linkage.database(BROKER).sessions() as session:
+        reissue = await session.get(SymbolReissue, reissue_id)
+        assert reissue is not None
+        reissue.status = "running"  # as if a replica were running it
+        await session.commit()
+    now = utc_now()
+
+    async with linkage.database(BROKER).sessions() as session:
+        first = await claim_reissue(session, reissue_id, "replica-a", now)
+        second = await claim_reissue(session, reissue_id, "replica-b", now + LEASE / 2)
+        renewed = await claim_reissue(session, reissue_id, "replica-a", now + LEASE / 2)
+        taken_over = await claim_reissue(session, reissue_id, "replica-b", now + LEASE * 2)
+        await session.commit()
+
+    assert (first, second, renewed, taken_over) == (True, False, True, True)
