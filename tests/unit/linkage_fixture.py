@@ -98,6 +98,9 @@ class Linkage:
     """The running network and the calls the tests make on it as operator, city and staff."""
 
     network: InProcessNetwork
+    # How long the broker waits for a call once a test slows a service down (`slow_down`); until
+    # then it keeps the default, so setting up the test never trips a short timeout.
+    broker_timeout: float | None = None
 
     def database(self, host: str) -> Database:
         return self.network.runtime(host).database
@@ -321,24 +324,20 @@ def slow_down(linkage: Linkage, host: str, path: str, seconds: float) -> None:
     """`host` answers requests for `path` only after `seconds`; `bring_back(host)` undoes it."""
     app = DelayedPath(linkage.network.apps[host], path, seconds)
     linkage.network.transport.apps[host] = httpx.ASGITransport(app=app)
+    if linkage.broker_timeout is not None:
+        linkage.network.runtime(BROKER).client.timeout_seconds = linkage.broker_timeout
 
 
 @asynccontextmanager
 async def linkage_with_broker_timeout(
     tmp_path: Path, urls: dict[str, str], timeout_seconds: float
 ) -> AsyncIterator[Linkage]:
-    """The same network, with the broker configured to wait at most `timeout_seconds` for any call
-    (its `request_timeout_seconds`); the other services keep the default."""
-    factories = _factories(tmp_path, urls)
-    broker_settings = BrokerSettings(
-        **settings_kwargs(tmp_path / BROKER, urls[BROKER]),
-        jlis_url=f"http://{JLIS}",
-        request_timeout_seconds=timeout_seconds,
-    )
-    factories[BROKER] = partial(create_broker, broker_settings)
-    async with in_process_network(factories) as network:
+    """The same network, with the broker waiting at most `timeout_seconds` for any call (its
+    `request_timeout_seconds`) from the moment the test slows a service down; the other services
+    keep the default."""
+    async with in_process_network(_factories(tmp_path, urls)) as network:
         await _enrol_cities(network)
-        yield Linkage(network)
+        yield Linkage(network, broker_timeout=timeout_seconds)
 
 
 async def staff_batch_query(
