@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from broker.admins.router import router as administrators_router
 from broker.config import BrokerSettings
+from broker.log_anchors.router import router as log_anchors_router
 from broker.models import Base
 from broker.provision_records.router import log_router as provision_log_router
 from broker.provision_records.router import router as provision_records_router
@@ -62,6 +63,7 @@ def create_app(settings: BrokerSettings | None = None) -> FastAPI:
             queries_router,
             provision_records_router,
             provision_log_router,
+            log_anchors_router,
             administrators_router,
             reissue_router,
         ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import fresh_database_url
+from tests.support import drop_pooled_databases, fresh_database_url
 
 
 @pytest.fixture
@@ -21,3 +21,8 @@ def database_url_factory(tmp_path: Path) -> Iterator[object]:
             return stack.enter_context(fresh_database_url(tmp_path, label))
 
         yield make
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL databases the run made (nothing to do on SQLite)."""
+    drop_pooled_databases()

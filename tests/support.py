@@ -28,19 +28,19 @@ TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"
 
 
-async def _admin(sql: str) -> None:
+async def _admin(sql: str, database: str = "postgres") -> None:
     url = TEST_POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(f"{url}/postgres")
+    connection = await asyncpg.connect(f"{url}/{database}")
     try:
         await connection.execute(sql)
     finally:
         await connection.close()
 
 
-def _run_admin(sql: str) -> None:
+def _run_admin(sql: str, database: str = "postgres") -> None:
     """Run in a thread of its own, so it works from sync code and from inside a running loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _admin(sql)).result()
+        pool.submit(asyncio.run, _admin(sql, database)).result()
 
 
 def create_postgres_database(name: str) -> str:
@@ -53,18 +53,47 @@ def drop_postgres_database(name: str) -> None:
     _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# PostgreSQL databases a finished test gave back, by label, and every one made in this run.
+# Dropping a database costs about half a second here (it forces a checkpoint), creating one 50 ms
+# and emptying one's schema less: so a test reuses a given-back database, emptied, and the run
+# drops them all once, at its end (`drop_pooled_databases`).
+_GIVEN_BACK: dict[str, list[str]] = {}
+_MADE: list[str] = []
+
+
+def _empty(name: str) -> bool:
+    """Drop everything in the database's schema (tables, sequences, triggers, functions)."""
+    try:
+        _run_admin("SET lock_timeout = '5s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public", name)
+    except asyncpg.PostgresError:
+        return False  # still locked by a connection someone left open: use a new database
+    return True
+
+
 @contextmanager
 def fresh_database_url(directory: Path, label: str) -> Iterator[str]:
-    """A database nobody else uses: a SQLite file, or a new PostgreSQL database dropped after."""
+    """A database nobody else uses: a SQLite file, or an empty PostgreSQL database (new, or given
+    back by an earlier test and emptied)."""
     if not TEST_POSTGRES_URL:
         yield f"sqlite+aiosqlite:///{directory / f'{label}.db'}"
         return
-    name = f"mn_test_{label}_{uuid.uuid4().hex[:8]}".replace("-", "_")
-    url = create_postgres_database(name)
+    given_back = _GIVEN_BACK.setdefault(label, [])
+    name = given_back.pop() if given_back else ""
+    if not name or not _empty(name):
+        name = f"mn_test_{label}_{uuid.uuid4().hex[:8]}".replace("-", "_")
+        create_postgres_database(name)
+        _MADE.append(name)
     try:
-        yield url
+        yield f"{TEST_POSTGRES_URL}/{name}"
     finally:
+        given_back.append(name)
+
+
+def drop_pooled_databases() -> None:
+    for name in _MADE:
         drop_postgres_database(name)
+    _MADE.clear()
+    _GIVEN_BACK.clear()
 
 
 class StaticDirectory:

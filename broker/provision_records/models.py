@@ -11,9 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
 from services.db import UTCDateTime
+from services.log_tree import LogLeaf
 
 
-class ProvisionRecord(Base):
+class ProvisionRecord(LogLeaf, Base):
     __tablename__ = "provision_records"
     query_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -30,12 +31,7 @@ class ProvisionRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # provided | refused | failed
     outcome_code: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[int] = mapped_column(Integer)  # from the query's arrival to its outcome
-    leaf_index: Mapped[int] = mapped_column(Integer, unique=True)  # dense from 0, in commit order
-    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex; see services.log_audit
-    # 32-byte hashes of the complete subtrees this leaf completes above itself, level 1 upward
-    subtree_hashes: Mapped[bytes] = mapped_column(LargeBinary)
-    # 32-byte hashes of the complete subtrees of the tree of leaf_index + 1 leaves, largest first
-    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    # leaf_index, leaf_hash (hex, see services.log_audit), subtree_hashes, frontier: services.log_tree
 
 
 class SignedTreeHead(Base):

@@ -210,6 +210,10 @@ async def _forward(
         "requester_key_id": caller.key_id,
         "procedure_code": ask.procedure_code,
         "item_codes": ask.item_codes,
+        # the row and version this relay recorded (the same for every person): the provider
+        # keeps them in its own provision record
+        "whitelist_row": ready[0].facts.whitelist_row,
+        "whitelist_version": ready[0].facts.whitelist_version,
     }
     forwarded = [{"query_id": p.facts.query_id, "provider_symbol": p.facts.provider_symbol} for p in ready]
     try:

@@ -4,11 +4,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from municipality.intermediate.access_log.anchors import start_anchoring, stop_anchoring
 from municipality.intermediate.access_log.router import router as access_log_router
+from municipality.intermediate.alerts.router import router as alerts_router
+from municipality.intermediate.alerts.schedule import start_alert_schedule, stop_alert_schedule
+from municipality.intermediate.approvals.router import router as approvals_router
 from municipality.intermediate.config import IntermediateSettings
 from municipality.intermediate.copies.router import router as copies_router
 from municipality.intermediate.copies.service import load_item_catalogue
+from municipality.intermediate.disposal.router import router as disposal_router
+from municipality.intermediate.exports.router import router as exports_router
 from municipality.intermediate.models import Base
+from municipality.intermediate.provision_records.router import router as provision_records_router
 from municipality.intermediate.provisions.router import router as provisions_router
 from municipality.intermediate.queries.router import router as queries_router
 from municipality.intermediate.staff.router import router as staff_router
@@ -20,9 +27,16 @@ from services.rbac import RoleGrants
 ROLES_FILE = Path(__file__).parent / "staff" / "roles.yaml"
 
 
-async def _load_catalogues(app: FastAPI, _runtime: Runtime) -> None:
+async def _load_catalogues(app: FastAPI, runtime: Runtime) -> None:
     app.state.item_catalogue = load_item_catalogue()
     app.state.role_grants = RoleGrants.from_yaml(ROLES_FILE)
+    await start_alert_schedule(app, runtime)
+    await start_anchoring(app, runtime)
+
+
+async def _stop_schedules(app: FastAPI, runtime: Runtime) -> None:
+    await stop_anchoring(app, runtime)
+    await stop_alert_schedule(app, runtime)
 
 
 def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
@@ -40,7 +54,13 @@ def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
             queries_router,
             views_router,
             provisions_router,
+            provision_records_router,
             access_log_router,
+            approvals_router,
+            exports_router,
+            disposal_router,
+            alerts_router,
         ],
         on_startup=_load_catalogues,
+        on_shutdown=_stop_schedules,
     )

@@ -16,3 +16,8 @@ class IntermediateSettings(ServiceSettings):
     staff_session_minutes: int = Field(default=15, ge=1, le=24 * 60)
     staff_max_failed_logins: int = Field(default=5, ge=1)
     staff_lockout_minutes: int = Field(default=15, ge=1)
+    # SCM unusual-access alerts: seconds between evaluations of the new access-log entries
+    # (0: only on demand, POST /alerts/evaluate).
+    alert_interval_seconds: float = Field(default=60, ge=0)
+    # SCM access log: how often its signed tree head is anchored at the broker.
+    anchor_interval_seconds: float = Field(default=300, gt=0)

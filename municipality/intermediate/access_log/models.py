@@ -1,15 +1,19 @@
-"""SCM: the staff access log (アクセス記録), hash-chained so that tampering shows."""
+"""SCM: the staff access log (アクセス記録), an RFC 9162 Merkle log so that tampering shows.
+
+Each entry is a leaf of the log's tree, its row carrying its part of the tree (services.log_tree);
+the heads the intermediate server signed are kept beside, with when the broker anchored them."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from municipality.intermediate.models import Base
 from services.db import UTCDateTime
+from services.log_tree import LogLeaf
 
 
-class StaffAccess(Base):
+class StaffAccess(LogLeaf, Base):
     __tablename__ = "staff_access_log"
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -19,6 +23,19 @@ class StaffAccess(Base):
     procedure_code: Mapped[str] = mapped_column(String(64))
     item_codes: Mapped[list[str]] = mapped_column(JSON)
     provider_code: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(String(200))  # the staff member's stated reason, if given
     outcome: Mapped[str] = mapped_column(String(64))
-    previous_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    entry_hash: Mapped[str] = mapped_column(String(64))
+    # leaf_index, leaf_hash (hex, see services.access_log_audit), subtree_hashes, frontier: services.log_tree
+
+
+class SignedAccessLogHead(Base):
+    """Every head of the access log this server signed, one per tree size; `anchored_at` is when
+    the broker accepted it (None until then)."""
+
+    __tablename__ = "staff_access_log_heads"
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""HTTP: the security administrator (operator) reads the access log and whether it is intact."""
+"""HTTP: the security administrator (operator) reads the access log and whether it is intact,
+downloads its leaves for an audit, and has its signed tree head anchored at the broker now."""
 
 from datetime import datetime
 from typing import Annotated
@@ -6,8 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from municipality.intermediate.access_log.service import read_access_log
-from services.app import Operator, RuntimeDep
+from municipality.intermediate.access_log.anchors import anchor_access_log, head_out, signed_tree_head
+from municipality.intermediate.access_log.service import entries_between, read_access_log
+from services.app import DbSession, Operator, RuntimeDep
+from services.problems import BadRequest
+
+MAX_ENTRIES_PER_PAGE = 10_000
 
 router = APIRouter(tags=["SCM access log"])
 
@@ -21,22 +26,82 @@ class AccessEntryOut(BaseModel):
     procedure_code: str
     item_codes: list[str]
     provider_code: str
+    purpose: str | None
     outcome: str
 
 
 class AccessLogOut(BaseModel):
     intact: bool
-    first_broken_entry: int | None
+    first_broken_entry: int | None  # seq; None with intact false: entries after the last were deleted
     entries: list[AccessEntryOut]
+
+
+class LoggedEntryOut(BaseModel):
+    """A leaf as logged: the fields it is hashed over (`at` exactly as hashed), its place and its
+    part of the tree (base64), for an audit that recomputes every leaf and root."""
+
+    seq: int
+    leaf_index: int
+    at: str
+    staff_id: str
+    department: str
+    address_number: str
+    procedure_code: str
+    item_codes: list[str]
+    provider_code: str
+    purpose: str | None
+    outcome: str
+    leaf_hash: str
+    frontier: str
+
+
+class LoggedEntriesOut(BaseModel):
+    entries: list[LoggedEntryOut]
+
+
+class AccessLogHeadOut(BaseModel):
+    """A head signed by this server (services.access_log_audit.AccessLogHead) under `key_id`."""
+
+    tree_size: int
+    root_hash: str  # base64
+    timestamp: int  # ms since the epoch
+    signature: str  # base64
+    key_id: str
+    anchored_at: datetime | None  # when the broker accepted it
 
 
 @router.get("/access-log", response_model=AccessLogOut)
 async def get_access_log(
     _operator: Operator, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> AccessLogOut:
-    entries, broken = await read_access_log(runtime.database, limit)
+    entries, intact, broken = await read_access_log(runtime.database, limit)
     return AccessLogOut(
-        intact=broken is None,
+        intact=intact,
         first_broken_entry=broken,
         entries=[AccessEntryOut.model_validate(e, from_attributes=True) for e in entries],
     )
+
+
+@router.get("/access-log/entries", response_model=LoggedEntriesOut)
+async def get_logged_entries(
+    _operator: Operator,
+    session: DbSession,
+    start: Annotated[int, Query(ge=0)],
+    end: Annotated[int, Query(ge=0)],
+) -> LoggedEntriesOut:
+    """Leaves [start, end), page by page."""
+    if not start <= end <= start + MAX_ENTRIES_PER_PAGE:
+        raise BadRequest("range_invalid", f"Need start ≤ end ≤ start + {MAX_ENTRIES_PER_PAGE}; got {start}, {end}.")
+    rows = await entries_between(session, start, end)
+    return LoggedEntriesOut(entries=[LoggedEntryOut.model_validate(row) for row in rows])
+
+
+@router.get("/access-log/tree-head", response_model=AccessLogHeadOut)
+async def get_tree_head(_operator: Operator, runtime: RuntimeDep) -> AccessLogHeadOut:
+    return AccessLogHeadOut.model_validate(head_out(await signed_tree_head(runtime)))
+
+
+@router.post("/access-log/anchor", response_model=AccessLogHeadOut)
+async def post_anchor(_operator: Operator, runtime: RuntimeDep) -> AccessLogHeadOut:
+    """Sign the current head and anchor it at the broker now (502 with the broker's reason if not)."""
+    return AccessLogHeadOut.model_validate(await anchor_access_log(runtime))

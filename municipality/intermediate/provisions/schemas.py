@@ -1,5 +1,6 @@
 """A query as the broker forwards it to the provider, and the sealed answer; the batch form
-carries many persons under one requester, procedure and item list."""
+carries many persons under one requester, procedure and item list. Each names the whitelist
+row (and its version) the broker let it through under, for the city's own provision record."""
 
 from typing import Annotated, Any
 
@@ -11,6 +12,8 @@ QueryId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ProviderSymbol = Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{32}$")]
 RequesterCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
 RequesterKeyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}\.intermediate(\.v[0-9]+)?$")]
+WhitelistRow = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,16}$")]
+WhitelistVersion = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
 class ProvisionRequest(BaseModel):
@@ -20,6 +23,8 @@ class ProvisionRequest(BaseModel):
     provider_symbol: ProviderSymbol
     procedure_code: ItemCode
     item_codes: list[ItemCode] = Field(min_length=1, max_length=50)
+    whitelist_row: WhitelistRow
+    whitelist_version: WhitelistVersion
 
 
 class SealedAnswer(BaseModel):
@@ -36,6 +41,8 @@ class BatchProvisionRequest(BaseModel):
     requester_key_id: RequesterKeyId
     procedure_code: ItemCode
     item_codes: list[ItemCode] = Field(min_length=1, max_length=50)
+    whitelist_row: WhitelistRow
+    whitelist_version: WhitelistVersion
     persons: list[ForwardedPerson] = Field(min_length=1, max_length=1000)
 
 

@@ -1,16 +1,29 @@
 """TKY 情報提供: answer a query the broker forwards, from the copies, sealed to the requester.
 
-The broker has already checked the whitelist; this server trusts only a broker-signed request,
-finds each person by its own symbol, and seals each person's answer on its own to the
-requester's registered key. A single query is a batch of one; in a batch, a person this server
-does not hold gets a problem of their own while the others are answered.
+The broker has already checked the whitelist; this server checks again against its own item
+catalogue that every item may be provided for the procedure, so that neither a broker fault nor
+a compromised broker can make the city answer outside the law. That check, like the requester's
+key, concerns the whole request (one procedure and item list for every person), so it refuses the
+whole request. Each person is then found by this city's symbol, and each answer is sealed on its
+own to the requester's registered key; in a batch a person this server does not hold gets a
+problem of their own while the others are answered. A single query is a batch of one.
+
+Every answer and refusal is in the city's own provision record (TKM) before it leaves.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from municipality.intermediate.copies.catalogue import ItemCatalogue
+from municipality.intermediate.copies.models import Copy
 from municipality.intermediate.copies.service import latest_copies
+from municipality.intermediate.provision_records.service import (
+    CityProvision,
+    answered_items,
+    record_city_provisions,
+    refusal_outcome,
+)
 from municipality.intermediate.provisions.schemas import (
     BatchProvisionRequest,
     BatchSealedAnswer,
@@ -20,52 +33,104 @@ from municipality.intermediate.provisions.schemas import (
     SealedAnswer,
 )
 from municipality.intermediate.symbols.service import address_for_symbol
-from services.problems import DomainError, NotFound
+from services.app import Runtime
+from services.problems import DomainError, Forbidden, NotFound
 from services.sealing import seal_json
-from services.signing import KeyDirectory, RegisteredKey
+from services.signing import RegisteredKey
 
 
-async def answer_provision(session: AsyncSession, directory: KeyDirectory, request: ProvisionRequest) -> SealedAnswer:
+async def answer_provision(
+    session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: ProvisionRequest
+) -> SealedAnswer:
     batch = BatchProvisionRequest(
         requester_code=request.requester_code,
         requester_key_id=request.requester_key_id,
         procedure_code=request.procedure_code,
         item_codes=request.item_codes,
+        whitelist_row=request.whitelist_row,
+        whitelist_version=request.whitelist_version,
         persons=[ForwardedPerson(query_id=request.query_id, provider_symbol=request.provider_symbol)],
     )
-    requester = await _requester_key(directory, batch)
-    return SealedAnswer(ciphertext=await _sealed_answer(session, requester, batch, batch.persons[0]))
+    [answer] = await _answer_each(session, runtime, catalogue, batch)
+    if isinstance(answer, DomainError):
+        raise answer
+    return SealedAnswer(ciphertext=answer)
 
 
 async def answer_provisions(
-    session: AsyncSession, directory: KeyDirectory, request: BatchProvisionRequest
+    session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: BatchProvisionRequest
 ) -> BatchSealedAnswer:
-    requester = await _requester_key(directory, request)
-    answers: list[PersonAnswer] = []
+    answers = await _answer_each(session, runtime, catalogue, request)
+    return BatchSealedAnswer(
+        answers=[
+            PersonAnswer(query_id=person.query_id, problem=answer.to_problem("/provisions/batch"))
+            if isinstance(answer, DomainError)
+            else PersonAnswer(query_id=person.query_id, ciphertext=answer)
+            for person, answer in zip(request.persons, answers, strict=True)
+        ]
+    )
+
+
+def check_items_provided(catalogue: ItemCatalogue, request: BatchProvisionRequest) -> None:
+    """Every item must be one this city registers, and registers for this procedure (items.yaml)."""
+    outside = sorted(
+        {
+            code
+            for code in request.item_codes
+            if code not in catalogue or request.procedure_code not in catalogue.items[code].procedures
+        }
+    )
+    if outside:
+        raise Forbidden(
+            "item_not_provided_for_procedure",
+            f"This city provides no {', '.join(outside)} under {request.procedure_code}.",
+            item_codes=outside,
+        )
+
+
+async def _answer_each(
+    session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: BatchProvisionRequest
+) -> list[str | DomainError]:
+    """Each person's sealed answer or refusal, in order, recorded (one commit) before it is returned.
+    A refusal of the whole request is recorded for every person and raised."""
+    try:
+        check_items_provided(catalogue, request)
+        requester = await _requester_key(runtime, request)
+    except DomainError as whole:
+        await record_city_provisions(
+            runtime,
+            [
+                _record(request, person, await address_for_symbol(session, person.provider_symbol), refusal=whole)
+                for person in request.persons
+            ],
+        )
+        raise
+    answers: list[str | DomainError] = []
+    records: list[CityProvision] = []
     for person in request.persons:
-        try:
-            ciphertext = await _sealed_answer(session, requester, request, person)
-        except DomainError as refusal:
-            answers.append(PersonAnswer(query_id=person.query_id, problem=refusal.to_problem("/provisions/batch")))
-        else:
-            answers.append(PersonAnswer(query_id=person.query_id, ciphertext=ciphertext))
-    return BatchSealedAnswer(answers=answers)
+        address_number = await address_for_symbol(session, person.provider_symbol)
+        if address_number is None:
+            refusal = NotFound("unknown_symbol", "This server holds no person with that symbol.")
+            answers.append(refusal)
+            records.append(_record(request, person, None, refusal=refusal))
+            continue
+        copies = await latest_copies(session, address_number, request.item_codes)
+        answers.append(_sealed_answer(requester, request, person, copies))
+        records.append(_record(request, person, address_number, copies=copies))
+    await record_city_provisions(runtime, records)
+    return answers
 
 
-async def _requester_key(directory: KeyDirectory, request: BatchProvisionRequest) -> RegisteredKey:
-    requester = await directory.resolve(request.requester_key_id)
+async def _requester_key(runtime: Runtime, request: BatchProvisionRequest) -> RegisteredKey:
+    requester = await runtime.directory.resolve(request.requester_key_id)
     if requester is None or requester.institution_code != request.requester_code:
         raise NotFound("unknown_requester", f"{request.requester_code} has no such registered intermediate server key.")
     return requester
 
 
-async def _sealed_answer(
-    session: AsyncSession, requester: RegisteredKey, request: BatchProvisionRequest, person: ForwardedPerson
+def _sealed_answer(
+    requester: RegisteredKey, request: BatchProvisionRequest, person: ForwardedPerson, copies: list[Copy]
 ) -> str:
-    address_number = await address_for_symbol(session, person.provider_symbol)
-    if address_number is None:
-        raise NotFound("unknown_symbol", "This server holds no person with that symbol.")
-    copies = await latest_copies(session, address_number, request.item_codes)
     found = {copy.item_code for copy in copies}
     payload = {
         "query_id": person.query_id,
@@ -76,3 +141,30 @@ async def _sealed_answer(
         "missing_items": sorted(set(request.item_codes) - found),
     }
     return seal_json(payload, requester.encryption_public_key)
+
+
+def _record(
+    request: BatchProvisionRequest,
+    person: ForwardedPerson,
+    address_number: str | None,
+    *,
+    copies: list[Copy] | None = None,
+    refusal: DomainError | None = None,
+) -> CityProvision:
+    """What the city keeps of one person's answer: which items, how old, never their values."""
+    provided_items, oldest_as_of = answered_items(copies or [])
+    return CityProvision(
+        direction="provided",
+        query_id=person.query_id,
+        counterpart_code=request.requester_code,
+        procedure_code=request.procedure_code,
+        item_codes=sorted(set(request.item_codes)),
+        address_number=address_number,
+        outcome="provided" if refusal is None else refusal_outcome(refusal),
+        outcome_code="provided" if refusal is None else refusal.code,
+        whitelist_row=request.whitelist_row,
+        whitelist_version=request.whitelist_version,
+        provided_items=provided_items,
+        missing_items=[] if refusal is not None else sorted(set(request.item_codes) - set(provided_items)),
+        oldest_as_of=oldest_as_of,
+    )

@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from municipality.intermediate.access_log.service import AccessFacts, log_staff_access
+from municipality.intermediate.access_log.service import AccessFacts, log_staff_access, log_staff_accesses
+from municipality.intermediate.provision_records.service import (
+    answered_request,
+    record_city_provision,
+    record_city_provisions,
+    refused_request,
+    requested_result,
+)
 from municipality.intermediate.queries.schemas import (
     ProvidedItem,
     StaffBatchQueryAnswer,
@@ -74,8 +81,13 @@ async def query_other_institution(
         items, missing_items = open_answer(runtime, answer["query_id"], answer["ciphertext"])
     except DomainError as error:
         await log_staff_access(runtime.database, facts, f"refused:{error.code}")
+        if isinstance(error, UpstreamError):  # the query left the city (TKM): the broker's word on it
+            await record_city_provision(runtime, refused_request(facts, error))
         raise
     await log_staff_access(runtime.database, facts, "read")
+    await record_city_provision(
+        runtime, answered_request(facts, answer["query_id"], answer["whitelist_row"], items, missing_items)
+    )
     return StaffQueryAnswer(
         query_id=answer["query_id"],
         provider_code=answer["provider_code"],
@@ -98,11 +110,12 @@ async def batch_query_other_institution(
         await _log_refused(runtime, everyone, error)
         raise
     results: dict[str, StaffPersonResult] = {}
+    logged: list[tuple[AccessFacts, str]] = []  # (facts, outcome): appended to the log in one transaction
     sent: list[tuple[AccessFacts, str]] = []
     for facts in everyone:
         symbol = await symbol_for_address(session, facts.address_number)
         if symbol is None:
-            results[facts.address_number] = await _refused(runtime, facts, None, unknown_address_number())
+            results[facts.address_number] = _refused(logged, facts, None, unknown_address_number())
         else:
             sent.append((facts, symbol))
     whitelist_row: str | None = None
@@ -116,11 +129,16 @@ async def batch_query_other_institution(
             )
             person_results = _results_in_order(answer, [symbol for _, symbol in sent])
         except DomainError as error:
-            await _log_refused(runtime, [facts for facts, _ in sent], error)
+            await _log_refused(runtime, [facts for facts, _ in sent], error, logged)
+            await record_city_provisions(runtime, [refused_request(facts, error) for facts, _ in sent])
             raise
         whitelist_row = answer["whitelist_row"]
         for (facts, _), result in zip(sent, person_results, strict=True):
-            results[facts.address_number] = await _person_result(runtime, facts, result)
+            results[facts.address_number] = await _person_result(runtime, logged, facts, result)
+        await record_city_provisions(
+            runtime, [requested_result(facts, results[facts.address_number], whitelist_row) for facts, _ in sent]
+        )
+    await log_staff_accesses(runtime.database, logged)
     return StaffBatchQueryAnswer(
         provider_code=ask.provider_code,
         whitelist_row=whitelist_row,
@@ -150,7 +168,9 @@ def open_answer(runtime: Runtime, query_id: str, ciphertext: str) -> tuple[list[
     return [ProvidedItem(**item) for item in payload["items"]], list(payload["missing_items"])
 
 
-async def _person_result(runtime: Runtime, facts: AccessFacts, result: dict[str, Any]) -> StaffPersonResult:
+async def _person_result(
+    runtime: Runtime, logged: list[tuple[AccessFacts, str]], facts: AccessFacts, result: dict[str, Any]
+) -> StaffPersonResult:
     query_id = str(result["query_id"])
     if result["outcome"] != "provided":
         problem = result.get("problem") or {}
@@ -160,12 +180,12 @@ async def _person_result(runtime: Runtime, facts: AccessFacts, result: dict[str,
             status=int(problem.get("status") or 502),
             upstream="broker",
         )
-        return await _refused(runtime, facts, query_id, error, outcome=result["outcome"])
+        return _refused(logged, facts, query_id, error, outcome=result["outcome"])
     try:
         items, missing_items = open_answer(runtime, query_id, str(result["ciphertext"]))
     except DomainError as error:
-        return await _refused(runtime, facts, query_id, error, outcome="failed")
-    await log_staff_access(runtime.database, facts, "read")
+        return _refused(logged, facts, query_id, error, outcome="failed")
+    logged.append((facts, "read"))
     return StaffPersonResult(
         address_number=facts.address_number,
         query_id=query_id,
@@ -186,10 +206,15 @@ def _results_in_order(answer: Any, symbols: list[str]) -> list[dict[str, Any]]:
     return results
 
 
-async def _refused(
-    runtime: Runtime, facts: AccessFacts, query_id: str | None, error: DomainError, *, outcome: str = "refused"
+def _refused(
+    logged: list[tuple[AccessFacts, str]],
+    facts: AccessFacts,
+    query_id: str | None,
+    error: DomainError,
+    *,
+    outcome: str = "refused",
 ) -> StaffPersonResult:
-    await log_staff_access(runtime.database, facts, f"refused:{error.code}")
+    logged.append((facts, f"refused:{error.code}"))
     return StaffPersonResult(
         address_number=facts.address_number,
         query_id=query_id,
@@ -198,6 +223,12 @@ async def _refused(
     )
 
 
-async def _log_refused(runtime: Runtime, everyone: Sequence[AccessFacts], error: DomainError) -> None:
-    for facts in everyone:
-        await log_staff_access(runtime.database, facts, f"refused:{error.code}")
+async def _log_refused(
+    runtime: Runtime,
+    everyone: Sequence[AccessFacts],
+    error: DomainError,
+    logged: Sequence[tuple[AccessFacts, str]] = (),
+) -> None:
+    """Log everyone refused for `error`, after what the batch `logged` before, in one transaction."""
+    refused = [(facts, f"refused:{error.code}") for facts in everyone]
+    await log_staff_accesses(runtime.database, [*logged, *refused])

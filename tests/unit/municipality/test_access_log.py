@@ -1,6 +1,6 @@
 """SCM access log (アクセス記録): every staff query, allowed or refused, appends one entry saying
-who asked for what of whom and why; the entries are hash-chained, so editing or deleting a
-stored entry shows (rule 5)."""
+who asked for what of whom and why; the entries are the leaves of a Merkle log, so editing or
+deleting a stored entry shows (rule 5)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ async def test_log_of_a_city_whose_staff_asked_nothing_is_empty_and_intact(linka
         ),
     ],
 )
-async def test_editing_a_stored_entry_breaks_the_chain_at_that_entry(
+async def test_editing_a_stored_entry_shows_at_that_entry(
     linkage: Linkage, statement: TextClause, values: dict[str, Any]
 ) -> None:
     mover = await linkage.move_resident()
@@ -96,7 +96,7 @@ async def test_editing_a_stored_entry_breaks_the_chain_at_that_entry(
     assert log["first_broken_entry"] == edited
 
 
-async def test_deleting_a_stored_entry_breaks_the_chain_at_the_next_entry(linkage: Linkage) -> None:
+async def test_deleting_a_stored_entry_shows_at_the_next_entry(linkage: Linkage) -> None:
     mover = await linkage.move_resident()
     await three_queries(linkage, mover)
     _, deleted, following = (e["seq"] for e in (await linkage.access_log(HIGASHIMURAYAMA))["entries"])

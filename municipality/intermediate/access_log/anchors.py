@@ -1,0 +1,113 @@
+"""Signing the access log's tree head and anchoring it at the broker (broker `POST /log-anchors`).
+
+A head the server signed and kept proves nothing against whoever controls the server, its
+database and its key: they could rewrite the log and sign again. A head the broker holds, they
+cannot take back, and the broker refuses one that shrinks the log, so every anchored prefix stays
+checkable (`python -m devnet.audit verify-access-log`). The server anchors every
+`anchor_interval_seconds` (a task in its lifespan) and whenever the operator asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from municipality.intermediate.access_log.models import SignedAccessLogHead
+from municipality.intermediate.access_log.service import TREE
+from municipality.intermediate.config import IntermediateSettings
+from services.access_log_audit import ACCESS_LOG, AccessLogHead
+from services.app import Runtime, settings_of
+from services.db import utc_now
+from services.keys import b64
+
+log = logging.getLogger(__name__)
+
+
+def head_out(head: SignedAccessLogHead) -> dict[str, Any]:
+    return {
+        "tree_size": head.tree_size,
+        "root_hash": b64(head.root_hash),
+        "timestamp": head.timestamp,
+        "signature": b64(head.signature),
+        "key_id": head.key_id,
+        "anchored_at": head.anchored_at,
+    }
+
+
+async def signed_tree_head(runtime: Runtime) -> SignedAccessLogHead:
+    """The latest stored head while the log has not grown; otherwise a new one, signed and stored.
+    Of two replicas signing the same size at once, the first to commit wins and both answer it."""
+    async with runtime.database.sessions() as session:
+        size = await TREE.size(session)
+        latest = await session.scalar(
+            select(SignedAccessLogHead).order_by(SignedAccessLogHead.tree_size.desc()).limit(1)
+        )
+        if latest is not None and latest.tree_size == size:
+            return latest
+        current = runtime.keys.current()  # one generation for the signature and its key id
+        head = AccessLogHead(size, int(time.time() * 1000), await TREE.root(session, size))
+        stored = SignedAccessLogHead(
+            tree_size=size,
+            timestamp=head.timestamp,
+            root_hash=head.root_hash,
+            signature=head.sign(current.signing_key),
+            key_id=current.key_id,
+        )
+        session.add(stored)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            winner = await session.get(SignedAccessLogHead, size)
+            if winner is None:
+                raise
+            return winner
+        return stored
+
+
+async def anchor_access_log(runtime: Runtime) -> dict[str, Any]:
+    """Sign the current head and send it to the broker, unless the broker holds it already;
+    the head as stored, with when the broker accepted it. An UpstreamError if it refused."""
+    head = await signed_tree_head(runtime)
+    if head.anchored_at is not None:
+        return head_out(head)
+    body = {**head_out(head), "log": ACCESS_LOG}
+    del body["anchored_at"]
+    await runtime.client.call("POST", f"{runtime.settings.broker_url}/log-anchors", body, upstream="broker")
+    async with runtime.database.sessions() as session:
+        stored = await session.get(SignedAccessLogHead, head.tree_size)
+        if stored is not None and stored.anchored_at is None:
+            stored.anchored_at = utc_now()
+            await session.commit()
+        head = stored or head
+    return head_out(head)
+
+
+async def _anchor_periodically(runtime: Runtime, interval_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await anchor_access_log(runtime)
+        except Exception:  # the next round tries again; the operator sees the unanchored head
+            log.exception("anchoring the staff access log at the broker failed")
+
+
+async def start_anchoring(app: FastAPI, runtime: Runtime) -> None:
+    """Lifespan hook: anchor every `anchor_interval_seconds`, first after one interval (the broker
+    need not be up when this server starts)."""
+    interval = settings_of(runtime, IntermediateSettings).anchor_interval_seconds
+    app.state.access_log_anchoring = asyncio.create_task(_anchor_periodically(runtime, interval))
+
+
+async def stop_anchoring(app: FastAPI, _runtime: Runtime) -> None:
+    task: asyncio.Task[None] = app.state.access_log_anchoring
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,1 @@
+"""SYM: retention periods as data, and the approved disposal of what has outlived them."""
