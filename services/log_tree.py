@@ -11,15 +11,20 @@ the same tree.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from typing import Generic, TypeVar
 
-from sqlalchemy import Integer, LargeBinary, String, func, select
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.db import Database
+from services.keys import ServiceKeys
 from services.merkle import (
     Node,
+    TreeHead,
     append_leaf,
     complete_subtrees,
     completing_leaf,
@@ -43,6 +48,19 @@ class LogLeaf:
 
 
 LeafT = TypeVar("LeafT", bound=LogLeaf)
+
+
+class SignedHead:
+    """Mixin for a table of the heads a log's keeper signed, one per tree size."""
+
+    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+
+
+HeadT = TypeVar("HeadT", bound=SignedHead)
 
 
 def _hashes(blob: bytes) -> list[bytes]:
@@ -102,3 +120,35 @@ class StoredTree(Generic[LeafT]):
 
     async def consistency_proof(self, session: AsyncSession, first: int, second: int) -> list[bytes]:
         return await self._range_hashes(session, consistency_ranges(first, second))
+
+
+async def latest_signed_head(
+    database: Database,
+    tree: StoredTree[LeafT],
+    head_model: type[HeadT],
+    head_kind: type[TreeHead],
+    keys: ServiceKeys,
+) -> HeadT:
+    """The latest stored head while the log has not grown; otherwise a new one, signed (as a
+    `head_kind`, whose context names the log) and stored. Of two replicas signing the same size at
+    once, the first to commit wins and both answer it."""
+    async with database.sessions() as session:
+        size = await tree.size(session)
+        latest = await session.scalar(select(head_model).order_by(head_model.tree_size.desc()).limit(1))
+        if latest is not None and latest.tree_size == size:
+            return latest
+        current = keys.current()  # one generation for the signature and its key id
+        head = head_kind(size, int(time.time() * 1000), await tree.root(session, size))
+        stored = head_model()
+        stored.tree_size, stored.timestamp, stored.root_hash = size, head.timestamp, head.root_hash
+        stored.signature, stored.key_id = head.sign(current.signing_key), current.key_id
+        session.add(stored)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            winner = await session.get(head_model, size)
+            if winner is None:
+                raise
+            return winner
+        return stored

@@ -6,10 +6,7 @@ keeps each head it signed; proofs come from the stored subtrees (see `tree`).
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.provision_records.merkle import leaf_fields, opening
@@ -22,10 +19,11 @@ from broker.provision_records.schemas import (
     SubjectOpening,
     TreeHeadOut,
 )
-from broker.provision_records.tree import stored_consistency_proof, stored_inclusion_proof, stored_root, tree_size
+from broker.provision_records.tree import TREE, stored_consistency_proof, stored_inclusion_proof, tree_size
 from broker.symbols.service import person_for_symbol
 from services.db import Database
 from services.keys import ServiceKeys, b64
+from services.log_tree import latest_signed_head
 from services.merkle import TreeHead
 from services.problems import BadRequest, Forbidden, NotFound
 
@@ -41,31 +39,7 @@ def _head_out(head: SignedTreeHead) -> TreeHeadOut:
 
 
 async def signed_tree_head(database: Database, keys: ServiceKeys) -> TreeHeadOut:
-    """The latest stored head while the log has not grown; otherwise a new one, signed and stored.
-    Of two replicas signing the same size at once, the first to commit wins and both answer it."""
-    async with database.sessions() as session:
-        size = await tree_size(session)
-        latest = await session.scalar(select(SignedTreeHead).order_by(SignedTreeHead.tree_size.desc()).limit(1))
-        if latest is not None and latest.tree_size == size:
-            return _head_out(latest)
-        head = TreeHead(size, int(time.time() * 1000), await stored_root(session, size))
-        stored = SignedTreeHead(
-            tree_size=size,
-            timestamp=head.timestamp,
-            root_hash=head.root_hash,
-            signature=head.sign(keys.signing_key),
-            key_id=keys.key_id,
-        )
-        session.add(stored)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            winner = await session.get(SignedTreeHead, size)
-            if winner is None:
-                raise
-            return _head_out(winner)
-        return _head_out(stored)
+    return _head_out(await latest_signed_head(database, TREE, SignedTreeHead, TreeHead, keys))
 
 
 async def _checked_size(session: AsyncSession, requested: int | None) -> int:

@@ -6,12 +6,12 @@ and `tree`): its row carries its part of the tree; signed heads are stored besid
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broker.models import Base
 from services.db import UTCDateTime
-from services.log_tree import LogLeaf
+from services.log_tree import LogLeaf, SignedHead
 
 
 class ProvisionRecord(LogLeaf, Base):
@@ -34,12 +34,7 @@ class ProvisionRecord(LogLeaf, Base):
     # leaf_index, leaf_hash (hex, see services.log_audit), subtree_hashes, frontier: services.log_tree
 
 
-class SignedTreeHead(Base):
+class SignedTreeHead(SignedHead, Base):
     """Every head the broker signed, one per tree size: auditors can be handed the same head again."""
 
     __tablename__ = "provision_log_heads"
-    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
-    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
-    key_id: Mapped[str] = mapped_column(String(64))

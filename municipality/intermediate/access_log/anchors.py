@@ -12,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from municipality.intermediate.access_log.models import SignedAccessLogHead
 from municipality.intermediate.access_log.service import TREE
@@ -26,6 +23,7 @@ from services.access_log_audit import ACCESS_LOG, AccessLogHead
 from services.app import Runtime, settings_of
 from services.db import utc_now
 from services.keys import b64
+from services.log_tree import latest_signed_head
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +40,7 @@ def head_out(head: SignedAccessLogHead) -> dict[str, Any]:
 
 
 async def signed_tree_head(runtime: Runtime) -> SignedAccessLogHead:
-    """The latest stored head while the log has not grown; otherwise a new one, signed and stored.
-    Of two replicas signing the same size at once, the first to commit wins and both answer it."""
-    async with runtime.database.sessions() as session:
-        size = await TREE.size(session)
-        latest = await session.scalar(
-            select(SignedAccessLogHead).order_by(SignedAccessLogHead.tree_size.desc()).limit(1)
-        )
-        if latest is not None and latest.tree_size == size:
-            return latest
-        current = runtime.keys.current()  # one generation for the signature and its key id
-        head = AccessLogHead(size, int(time.time() * 1000), await TREE.root(session, size))
-        stored = SignedAccessLogHead(
-            tree_size=size,
-            timestamp=head.timestamp,
-            root_hash=head.root_hash,
-            signature=head.sign(current.signing_key),
-            key_id=current.key_id,
-        )
-        session.add(stored)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            winner = await session.get(SignedAccessLogHead, size)
-            if winner is None:
-                raise
-            return winner
-        return stored
+    return await latest_signed_head(runtime.database, TREE, SignedAccessLogHead, AccessLogHead, runtime.keys)
 
 
 async def anchor_access_log(runtime: Runtime) -> dict[str, Any]:

@@ -5,12 +5,12 @@ the heads the intermediate server signed are kept beside, with when the broker a
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from municipality.intermediate.models import Base
 from services.db import UTCDateTime
-from services.log_tree import LogLeaf
+from services.log_tree import LogLeaf, SignedHead
 
 
 class StaffAccess(LogLeaf, Base):
@@ -28,14 +28,9 @@ class StaffAccess(LogLeaf, Base):
     # leaf_index, leaf_hash (hex, see services.access_log_audit), subtree_hashes, frontier: services.log_tree
 
 
-class SignedAccessLogHead(Base):
+class SignedAccessLogHead(SignedHead, Base):
     """Every head of the access log this server signed, one per tree size; `anchored_at` is when
     the broker accepted it (None until then)."""
 
     __tablename__ = "staff_access_log_heads"
-    tree_size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    timestamp: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
-    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
-    key_id: Mapped[str] = mapped_column(String(64))
     anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
