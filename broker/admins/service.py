@@ -25,7 +25,7 @@ def _digest(token: str) -> str:
 async def create_administrator(session: AsyncSession, entry: AdministratorIn) -> IssuedAdministrator:
     if await session.get(Administrator, entry.admin_id) is not None:
         raise Conflict("administrator_exists", f"Administrator {entry.admin_id} already exists.")
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with "-", so it passes as a CLI argument
     admin = Administrator(admin_id=entry.admin_id, name=entry.name, token_sha256=_digest(token), created_at=utc_now())
     session.add(admin)
     await session.flush()

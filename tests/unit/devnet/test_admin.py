@@ -359,12 +359,12 @@ def administrator_token(broker_url: str, admin_id: str) -> str:
 def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(broker_url: str) -> None:
     assert add_town(broker_url).exit_code == 0  # its intermediate server's address reaches nobody
     sato, suzuki = administrator_token(broker_url, "sato"), administrator_token(broker_url, "suzuki")
-    declared = admin(broker_url, "--admin-token", sato, "reissue", "declare", CODE, "--reason", "leaked")
+    declared = admin(broker_url, f"--admin-token={sato}", "reissue", "declare", CODE, "--reason", "leaked")
     assert declared.exit_code == 0, declared.err
     reissue_id = declared.json()["reissue_id"]
 
-    own = admin(broker_url, "--admin-token", sato, "reissue", "confirm", reissue_id)
-    confirmed = admin(broker_url, "--admin-token", suzuki, "reissue", "confirm", reissue_id, "--follow")
+    own = admin(broker_url, f"--admin-token={sato}", "reissue", "confirm", reissue_id)
+    confirmed = admin(broker_url, f"--admin-token={suzuki}", "reissue", "confirm", reissue_id, "--follow")
 
     assert own.exit_code == 1
     assert "[confirmation_by_declarer]" in own.err
@@ -372,13 +372,13 @@ def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(br
     assert "running (deriving)" in confirmed.out
     # Unreachable by name: a resolver may fail at once (unavailable) or only after the timeout.
     assert re.search(f"reissue {reissue_id} failed: upstream_(unavailable|timeout)", confirmed.err)
-    listed = admin(broker_url, "--admin-token", suzuki, "reissue", "list")
+    listed = admin(broker_url, f"--admin-token={suzuki}", "reissue", "list")
     assert listed.table() == [[reissue_id, CODE, "failed", "delivering", "sato", "suzuki", "0"]]
 
 
 def test_reissue_commands_need_an_administrator_token(broker_url: str) -> None:
     without = admin(broker_url, "reissue", "list")
-    operator_only = admin(broker_url, "--admin-token", OPERATOR_TOKEN, "reissue", "list")
+    operator_only = admin(broker_url, f"--admin-token={OPERATOR_TOKEN}", "reissue", "list")
 
     assert without.exit_code == 1
     assert "no administrator token" in without.err
