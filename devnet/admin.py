@@ -24,32 +24,19 @@ by the broker (RFC 9457 problem) is printed with its title, code and detail, and
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import httpx
 
+from devnet.cli import CommandError, answer, print_json, print_table, run_command
 from devnet.enrolment import component_entry, institution_entries, read_identity
 
 DEFAULT_BROKER = "http://127.0.0.1:8102"
 INSTITUTIONS = "/registry/institutions"
-
-
-class CommandError(Exception):
-    """The command cannot be carried out; the message says why (exit 1)."""
-
-
-class BrokerRefusal(Exception):
-    """The broker answered with an error status, usually a problem+json body."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"{response.status_code} from {response.request.method} {response.request.url.path}")
-        self.response = response
 
 
 # --- talking to the broker ----------------------------------------------------------------------
@@ -73,23 +60,17 @@ class Registry:
             raise CommandError("no administrator token: pass --admin-token or set ADMIN_TOKEN")
         return {"Authorization": f"Bearer {self.admin_token}"}
 
-    @staticmethod
-    def _answer(response: httpx.Response) -> Any:
-        if response.is_error:
-            raise BrokerRefusal(response)
-        return response.json()
-
     def get(self, path: str) -> Any:
-        return self._answer(self.client.get(path))
+        return answer(self.client.get(path))
 
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self._answer(self.client.post(path, json=body, headers=self._operator()))
+        return answer(self.client.post(path, json=body, headers=self._operator()))
 
     def get_as_administrator(self, path: str) -> Any:
-        return self._answer(self.client.get(path, headers=self._administrator()))
+        return answer(self.client.get(path, headers=self._administrator()))
 
     def post_as_administrator(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        return self._answer(self.client.post(path, json=body, headers=self._administrator()))
+        return answer(self.client.post(path, json=body, headers=self._administrator()))
 
 
 def _split_url(argument: str) -> tuple[str, str]:
@@ -116,14 +97,14 @@ def _identity(client: httpx.Client, url: str) -> Mapping[str, Any]:
 def institutions_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
     institutions = registry.get(INSTITUTIONS)
     if args.json:
-        _print_json(institutions, out)
+        print_json(institutions, out)
         return
     rows = [[i["code"], i["kind"], i["name"], " ".join(c["component"] for c in i["components"])] for i in institutions]
-    _print_table(["CODE", "KIND", "NAME", "COMPONENTS"], rows, out)
+    print_table(["CODE", "KIND", "NAME", "COMPONENTS"], rows, out)
 
 
 def institutions_show(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    _print_json(registry.get(f"{INSTITUTIONS}/{args.code}"), out)
+    print_json(registry.get(f"{INSTITUTIONS}/{args.code}"), out)
 
 
 def institutions_add(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
@@ -143,7 +124,7 @@ def institutions_add(registry: Registry, args: argparse.Namespace, out: TextIO) 
     if not components:
         raise CommandError("give at least one --component or --from-well-known")
     body = {"code": args.code, "name": args.name, "kind": args.kind, "components": components}
-    _print_json(registry.post(INSTITUTIONS, body), out)
+    print_json(registry.post(INSTITUTIONS, body), out)
 
 
 def institutions_enrol(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
@@ -151,32 +132,32 @@ def institutions_enrol(registry: Registry, args: argparse.Namespace, out: TextIO
     for argument in args.urls:
         read_url, base_url = _split_url(argument)
         identities.append((_identity(registry.client, read_url), base_url))
-    _print_json([registry.post(INSTITUTIONS, entry) for entry in institution_entries(identities)], out)
+    print_json([registry.post(INSTITUTIONS, entry) for entry in institution_entries(identities)], out)
 
 
 def keys_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
     generations = registry.get(f"{INSTITUTIONS}/{args.code}/components/{args.component}/keys")
     if args.json:
-        _print_json(generations, out)
+        print_json(generations, out)
         return
     fields = ("key_id", "generation", "status", "activates_at", "retires_at", "signing_public_key")
     rows = [["-" if g[field] is None else str(g[field]) for field in fields] for g in generations]
-    _print_table(["KEY ID", "GEN", "STATUS", "ACTIVATES AT", "RETIRES AT", "SIGNING PUBLIC KEY"], rows, out)
+    print_table(["KEY ID", "GEN", "STATUS", "ACTIVATES AT", "RETIRES AT", "SIGNING PUBLIC KEY"], rows, out)
 
 
 def keys_announce(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
     body = {"signing_public_key": args.signing_public_key, "encryption_public_key": args.encryption_public_key}
     if args.activates_at is not None:
         body["activates_at"] = args.activates_at
-    _print_json(registry.post(f"{INSTITUTIONS}/{args.code}/components/{args.component}/keys", body), out)
+    print_json(registry.post(f"{INSTITUTIONS}/{args.code}/components/{args.component}/keys", body), out)
 
 
 def keys_show(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    _print_json(registry.get(f"/registry/keys/{args.key_id}"), out)
+    print_json(registry.get(f"/registry/keys/{args.key_id}"), out)
 
 
 def administrators_create(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    _print_json(registry.post("/administrators", {"admin_id": args.admin_id, "name": args.name}), out)
+    print_json(registry.post("/administrators", {"admin_id": args.admin_id, "name": args.name}), out)
 
 
 REISSUES = "/symbol-reissues"
@@ -200,7 +181,7 @@ def _follow(registry: Registry, reissue: Mapping[str, Any], out: TextIO, poll_se
 
 def reissue_declare(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
     body = {"institution_code": args.code, "reason": args.reason}
-    _print_json(registry.post_as_administrator(REISSUES, body), out)
+    print_json(registry.post_as_administrator(REISSUES, body), out)
 
 
 def reissue_confirm(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
@@ -208,61 +189,24 @@ def reissue_confirm(registry: Registry, args: argparse.Namespace, out: TextIO) -
     if args.follow:
         _follow(registry, reissue, out)
     else:
-        _print_json(reissue, out)
+        print_json(reissue, out)
 
 
 def reissue_status(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    _print_json(registry.get_as_administrator(f"{REISSUES}/{args.reissue_id}"), out)
+    print_json(registry.get_as_administrator(f"{REISSUES}/{args.reissue_id}"), out)
 
 
 def reissue_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
     reissues = registry.get_as_administrator(REISSUES)
     if args.json:
-        _print_json(reissues, out)
+        print_json(reissues, out)
         return
     fields = ("reissue_id", "institution_code", "status", "phase", "declared_by", "confirmed_by", "persons")
     rows = [["-" if r[field] is None else str(r[field]) for field in fields] for r in reissues]
-    _print_table(["REISSUE ID", "CODE", "STATUS", "PHASE", "DECLARED BY", "CONFIRMED BY", "PERSONS"], rows, out)
+    print_table(["REISSUE ID", "CODE", "STATUS", "PHASE", "DECLARED BY", "CONFIRMED BY", "PERSONS"], rows, out)
 
 
 Command = Callable[[Registry, argparse.Namespace, TextIO], None]
-
-
-# --- output -------------------------------------------------------------------------------------
-
-
-def _print_json(value: Any, out: TextIO) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2), file=out)
-
-
-def _width(text: str) -> int:
-    """Columns the text takes in a terminal (CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
-        print("  ".join(cells).rstrip(), file=out)
-
-
-def print_refusal(response: httpx.Response, err: TextIO) -> None:
-    """The broker's problem (RFC 9457): status, title, code, detail and any field errors."""
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = None
-    if not isinstance(problem, dict) or "code" not in problem:
-        print(f"error: the broker answered {response.status_code}: {response.text.strip()[:500]}", file=err)
-        return
-    title = problem.get("title") or response.reason_phrase
-    print(f"error: {response.status_code} {title} [{problem['code']}]", file=err)
-    if problem.get("detail"):
-        print(f"  {problem['detail']}", file=err)
-    for error in problem.get("errors") or []:
-        location = ".".join(str(part) for part in error.get("location", []))
-        print(f"  {location}: {error.get('message', '')}", file=err)
 
 
 # --- arguments ----------------------------------------------------------------------------------
@@ -396,20 +340,14 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     run: Command = args.run
-    broker = args.broker.rstrip("/")
-    try:
-        with httpx.Client(base_url=broker, timeout=10.0, trust_env=False, transport=transport) as client:
-            run(Registry(client, args.operator_token, args.admin_token), args, out)
-    except BrokerRefusal as refusal:
-        print_refusal(refusal.response, err)
-        return 1
-    except CommandError as error:
-        print(f"error: {error}", file=err)
-        return 1
-    except httpx.TransportError as error:
-        print(f"error: cannot reach the broker at {broker}: {error}", file=err)
-        return 1
-    return 0
+    return run_command(
+        "the broker",
+        args.broker.rstrip("/"),
+        lambda client: run(Registry(client, args.operator_token, args.admin_token), args, out),
+        err,
+        timeout=10.0,
+        transport=transport,
+    )
 
 
 if __name__ == "__main__":

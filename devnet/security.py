@@ -21,17 +21,9 @@ from typing import Any, TextIO
 
 import httpx
 
-from devnet.admin import CommandError, _print_json, _print_table, print_refusal
+from devnet.cli import CommandError, answer, print_json, print_table, run_command
 
 DEFAULT_INTERMEDIATE = "http://127.0.0.1:8112"
-
-
-class Refusal(Exception):
-    """The intermediate server answered with an error status, usually a problem+json body."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"{response.status_code} from {response.request.method} {response.request.url.path}")
-        self.response = response
 
 
 class IntermediateServer:
@@ -43,16 +35,11 @@ class IntermediateServer:
         self.client = client
         self.headers = {"Authorization": f"Bearer {operator_token}"}
 
-    def _answer(self, response: httpx.Response) -> Any:
-        if response.is_error:
-            raise Refusal(response)
-        return response.json()
-
     def get(self, path: str, params: Mapping[str, str]) -> Any:
-        return self._answer(self.client.get(path, params=params, headers=self.headers))
+        return answer(self.client.get(path, params=params, headers=self.headers))
 
     def post(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        return self._answer(self.client.post(path, json=body, headers=self.headers))
+        return answer(self.client.post(path, json=body, headers=self.headers))
 
 
 def _alert_rows(alerts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
@@ -72,9 +59,9 @@ def _alert_rows(alerts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
 
 def _print_alerts(alerts: Sequence[Mapping[str, Any]], args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
-        _print_json(alerts, out)
+        print_json(alerts, out)
         return
-    _print_table(["ID", "RULE", "STATUS", "STAFF", "ADDRESS NUMBER", "WINDOW", "COUNT"], _alert_rows(alerts), out)
+    print_table(["ID", "RULE", "STATUS", "STAFF", "ADDRESS NUMBER", "WINDOW", "COUNT"], _alert_rows(alerts), out)
 
 
 def alerts_list(server: IntermediateServer, args: argparse.Namespace, out: TextIO) -> None:
@@ -85,7 +72,7 @@ def alerts_list(server: IntermediateServer, args: argparse.Namespace, out: TextI
 def alerts_evaluate(server: IntermediateServer, args: argparse.Namespace, out: TextIO) -> None:
     evaluation = server.post("/alerts/evaluate")
     if args.json:
-        _print_json(evaluation, out)
+        print_json(evaluation, out)
         return
     print(
         f"evaluated {evaluation['entries_evaluated']} new entries (through seq {evaluation['evaluated_through']});"
@@ -97,12 +84,12 @@ def alerts_evaluate(server: IntermediateServer, args: argparse.Namespace, out: T
 
 
 def alerts_acknowledge(server: IntermediateServer, args: argparse.Namespace, out: TextIO) -> None:
-    _print_json(server.post(f"/alerts/{args.alert_id}/acknowledgement"), out)
+    print_json(server.post(f"/alerts/{args.alert_id}/acknowledgement"), out)
 
 
 def households_declare(server: IntermediateServer, args: argparse.Namespace, out: TextIO) -> None:
     body = {"staff_id": args.staff_id, "address_numbers": args.address_numbers}
-    _print_json(server.post("/staff-households", body), out)
+    print_json(server.post("/staff-households", body), out)
 
 
 Command = Callable[[IntermediateServer, argparse.Namespace, TextIO], None]
@@ -161,20 +148,14 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     run: Command = args.run
-    intermediate = args.intermediate.rstrip("/")
-    try:
-        with httpx.Client(base_url=intermediate, timeout=30.0, trust_env=False, transport=transport) as client:
-            run(IntermediateServer(client, args.operator_token), args, out)
-    except Refusal as refusal:
-        print_refusal(refusal.response, err)
-        return 1
-    except CommandError as error:
-        print(f"error: {error}", file=err)
-        return 1
-    except httpx.TransportError as error:
-        print(f"error: cannot reach the intermediate server at {intermediate}: {error}", file=err)
-        return 1
-    return 0
+    return run_command(
+        "the intermediate server",
+        args.intermediate.rstrip("/"),
+        lambda client: run(IntermediateServer(client, args.operator_token), args, out),
+        err,
+        timeout=30.0,
+        transport=transport,
+    )
 
 
 if __name__ == "__main__":
