@@ -10,6 +10,7 @@ from municipality.intermediate.alerts.router import router as alerts_router
 from municipality.intermediate.alerts.schedule import start_alert_schedule, stop_alert_schedule
 from municipality.intermediate.approvals.router import router as approvals_router
 from municipality.intermediate.config import IntermediateSettings
+from municipality.intermediate.contractors.router import router as contractors_router
 from municipality.intermediate.copies.router import router as copies_router
 from municipality.intermediate.copies.service import load_item_catalogue
 from municipality.intermediate.disposal.router import router as disposal_router
@@ -60,6 +61,7 @@ def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
             exports_router,
             disposal_router,
             alerts_router,
+            contractors_router,
         ],
         on_startup=_load_catalogues,
         on_shutdown=_stop_schedules,
