@@ -197,7 +197,10 @@ async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(db_session)]
+# Scope "function": the transaction commits before the response is sent, so a client that acts on
+# a response (e.g. uses the session it was just given) always finds what the response promised,
+# and a failed commit is an error response, never a success that did not happen.
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 async def signed_caller(request: Request, runtime: RuntimeDep) -> Caller:

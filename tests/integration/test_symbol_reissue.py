@@ -67,10 +67,12 @@ def test_reissue_keeps_answers_refuses_the_leaked_symbol_and_keeps_records(live_
         f"{url('jlis')}/test-logins", json={"individual_number": report.mover["individual_number"]}
     ).json()["assertion"]
     session: dict[str, Any] = http.post(f"{url('portal')}/api/session", json={"assertion": assertion}).json()
-    records = http.get(
+    listed = http.get(
         f"{url('portal')}/api/me/provision-records",
         headers={"Authorization": f"Bearer {session['session_token']}"},
-    ).json()["records"]
+    )
+    assert listed.status_code == 200, listed.text
+    records = listed.json()["records"]
     seen = {r["query_id"]: r["outcome_code"] for r in records}
     assert seen[before["query_id"]] == seen[after["query_id"]] == "provided"
     assert "symbol_revoked" in seen.values()

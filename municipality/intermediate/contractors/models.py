@@ -17,7 +17,7 @@ from services.db import UTCDateTime
 class Contractor(Base):
     __tablename__ = "contractors"
     contractor_id: Mapped[str] = mapped_column(String(20), primary_key=True)
-    company_name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, as staff passwords
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(32))  # "operator" or the administrator's staff id

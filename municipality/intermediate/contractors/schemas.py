@@ -22,13 +22,13 @@ class ContractorIn(_Strict):
     """A new contractor account. Without `password` the server generates one and shows it once."""
 
     contractor_id: ContractorId
-    company_name: Annotated[str, Field(min_length=1, max_length=200)]
+    company: Annotated[str, Field(min_length=1, max_length=200)]
     password: NewPassword | None = None
 
 
 class ContractorCreated(BaseModel):
     contractor_id: str
-    company_name: str
+    company: str
     created_at: datetime
     initial_password: str | None
 
@@ -42,7 +42,7 @@ class ContractorSessionOut(BaseModel):
     token: str
     expires_at: datetime
     contractor_id: str
-    company_name: str
+    company: str
 
 
 class ContractGrantDetails(_Strict):

@@ -60,7 +60,7 @@ async def create_contractor(session: AsyncSession, body: ContractorIn, *, create
     generated = None if body.password is not None else secrets.token_urlsafe(15)
     contractor = Contractor(
         contractor_id=body.contractor_id,
-        company_name=body.company_name,
+        company=body.company,
         password_hash=await asyncio.to_thread(PASSWORD_HASH.hash, body.password or generated or ""),
         created_at=utc_now(),
         created_by=created_by,
@@ -72,7 +72,7 @@ async def create_contractor(session: AsyncSession, body: ContractorIn, *, create
         raise Conflict("contractor_exists", f"Contractor {body.contractor_id} already exists.") from exc
     return ContractorCreated(
         contractor_id=contractor.contractor_id,
-        company_name=contractor.company_name,
+        company=contractor.company,
         created_at=contractor.created_at,
         initial_password=generated,
     )
@@ -105,7 +105,7 @@ async def contractor_log_in(
         token=token,
         expires_at=now + lifetime,
         contractor_id=contractor.contractor_id,
-        company_name=contractor.company_name,
+        company=contractor.company,
     )
 
 

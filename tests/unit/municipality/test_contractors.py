@@ -36,7 +36,7 @@ def grant_details(mover: Mover, *, starts: int = -1, ends: int = 30) -> dict[str
 
 
 async def contractor_token(linkage: Linkage) -> str:
-    body = {"contractor_id": CONTRACTOR, "company_name": "株式会社まなび", "password": PASSWORD}
+    body = {"contractor_id": CONTRACTOR, "company": "株式会社まなび", "password": PASSWORD}
     response = await call(linkage, "POST", "/contractors", OPERATOR, body)
     assert response.status_code == 201, response.text
     response = await call(
