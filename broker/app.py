@@ -13,6 +13,7 @@ from broker.provision_records.router import router as provision_records_router
 from broker.queries.router import router as queries_router
 from broker.registry.router import router as registry_router
 from broker.registry.service import RegistryDirectory
+from broker.reissue.router import applications_router as reissue_applications_router
 from broker.reissue.router import router as reissue_router
 from broker.reissue.service import ReissueJobs
 from broker.symbols.router import router as symbols_router
@@ -66,6 +67,7 @@ def create_app(settings: BrokerSettings | None = None) -> FastAPI:
             log_anchors_router,
             administrators_router,
             reissue_router,
+            reissue_applications_router,
         ],
         directory_factory=_registry_directory,
         on_startup=_load_broker_state,

@@ -10,7 +10,9 @@
   keys announce CODE COMPONENT --signing-public-key K --encryption-public-key K [--activates-at ISO8601]
   keys show KEY_ID                        the key in force under this id, as verifiers see it (JSON)
   administrators create ADMIN_ID --name N a named administrator; prints its token once
-  reissue declare CODE --reason R         declare CODE's symbols leaked (one administrator)
+  reissue applications                    institutions' applications for a reissue, newest first (table)
+  reissue declare CODE --application ID --reason R
+                                          declare CODE's symbols leaked, on CODE's application (one administrator)
   reissue confirm REISSUE_ID [--follow]   confirm it (a second administrator); --follow shows progress
   reissue resume REISSUE_ID [--follow]    run a failed reissue again from where it stopped
   reissue status REISSUE_ID | reissue list
@@ -161,6 +163,18 @@ def administrators_create(registry: Registry, args: argparse.Namespace, out: Tex
 
 
 REISSUES = "/symbol-reissues"
+APPLICATIONS = "/symbol-reissue-applications"
+
+
+def _print_records(
+    records: Sequence[Mapping[str, Any]], fields: Mapping[str, str], args: argparse.Namespace, out: TextIO
+) -> None:
+    """A table of the named fields (field → column header), or the JSON with --json."""
+    if args.json:
+        print_json(records, out)
+        return
+    rows = [["-" if r[field] is None else str(r[field]) for field in fields] for r in records]
+    print_table(list(fields.values()), rows, out)
 
 
 def _follow(registry: Registry, reissue: Mapping[str, Any], out: TextIO, poll_seconds: float = 0.5) -> None:
@@ -180,8 +194,21 @@ def _follow(registry: Registry, reissue: Mapping[str, Any], out: TextIO, poll_se
 
 
 def reissue_declare(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    body = {"institution_code": args.code, "reason": args.reason}
+    body = {"institution_code": args.code, "application_id": args.application, "reason": args.reason}
     print_json(registry.post_as_administrator(REISSUES, body), out)
+
+
+def reissue_applications(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    applications = registry.get_as_administrator(APPLICATIONS)
+    fields = {
+        "application_id": "APPLICATION ID",
+        "institution_code": "CODE",
+        "received_at": "RECEIVED AT",
+        "applied_by": "APPLIED BY",
+        "approved_by": "APPROVED BY",
+        "reissue_id": "REISSUE ID",
+    }
+    _print_records(applications, fields, args, out)
 
 
 def reissue_confirm(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
@@ -197,13 +224,16 @@ def reissue_status(registry: Registry, args: argparse.Namespace, out: TextIO) ->
 
 
 def reissue_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
-    reissues = registry.get_as_administrator(REISSUES)
-    if args.json:
-        print_json(reissues, out)
-        return
-    fields = ("reissue_id", "institution_code", "status", "phase", "declared_by", "confirmed_by", "persons")
-    rows = [["-" if r[field] is None else str(r[field]) for field in fields] for r in reissues]
-    print_table(["REISSUE ID", "CODE", "STATUS", "PHASE", "DECLARED BY", "CONFIRMED BY", "PERSONS"], rows, out)
+    fields = {
+        "reissue_id": "REISSUE ID",
+        "institution_code": "CODE",
+        "status": "STATUS",
+        "phase": "PHASE",
+        "declared_by": "DECLARED BY",
+        "confirmed_by": "CONFIRMED BY",
+        "persons": "PERSONS",
+    }
+    _print_records(registry.get_as_administrator(REISSUES), fields, args, out)
 
 
 Command = Callable[[Registry, argparse.Namespace, TextIO], None]
@@ -308,8 +338,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     reissue = topics.add_parser("reissue", help="reissue an institution's symbols after a leak").add_subparsers(
         dest="command", required=True
     )
-    declare = reissue.add_parser("declare", help="declare an institution's symbols leaked")
+    reissue.add_parser("applications", help="institutions' applications, newest first").set_defaults(
+        run=reissue_applications
+    )
+    declare = reissue.add_parser("declare", help="declare an institution's symbols leaked, on its application")
     declare.add_argument("code")
+    declare.add_argument("--application", required=True, help="the institution's application id")
     declare.add_argument("--reason", required=True)
     declare.set_defaults(run=reissue_declare)
     for step, endpoint, text in (

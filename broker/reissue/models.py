@@ -17,6 +17,7 @@ class SymbolReissue(Base):
     __tablename__ = "symbol_reissues"
     reissue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     institution_code: Mapped[str] = mapped_column(String(32), index=True)
+    application_id: Mapped[str] = mapped_column(String(32), unique=True)
     reason: Mapped[str] = mapped_column(Text)
     declared_by: Mapped[str] = mapped_column(String(32))
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -33,3 +34,18 @@ class SymbolReissue(Base):
     # The broker replica running the job, until when: another replica takes over only after that.
     lease_owner: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReissueApplication(Base):
+    """An institution's application for a reissue (符号の再発行申請), sent by its intermediate
+    server once its section chief approved it. A declaration must name one, so no administrator
+    replaces a city's symbols without the city's own approved request; each is used once."""
+
+    __tablename__ = "symbol_reissue_applications"
+    application_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(32), index=True)
+    incident: Mapped[str] = mapped_column(Text)
+    applied_by: Mapped[str] = mapped_column(String(64))  # the city's staff ids, as the city sent them
+    approved_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reissue_id: Mapped[str | None] = mapped_column(String(32), unique=True)

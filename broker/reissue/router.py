@@ -1,22 +1,41 @@
-"""HTTP: one administrator declares an institution's symbols leaked, a second confirms, and
-anyone of them follows the reissue's progress."""
+"""HTTP: an institution's intermediate server applies for a reissue on its chief's approval; one
+administrator declares the leak on that application, a second confirms, and anyone of them
+follows the reissue's progress."""
 
 from fastapi import APIRouter, Request, status
 
 from broker.admins.router import AdministratorDep
-from broker.reissue.schemas import LeakDeclaration, ReissueOut
+from broker.reissue.schemas import LeakDeclaration, ReissueApplicationIn, ReissueApplicationOut, ReissueOut
 from broker.reissue.service import (
     ReissueJobs,
     confirm_reissue,
     declare_leak,
     get_reissue,
+    list_applications,
     list_reissues,
+    receive_application,
     reissue_out,
     resume_reissue,
 )
-from services.app import DbSession
+from services.app import DbSession, SignedCaller
+from services.rbac import require_caller
 
 router = APIRouter(prefix="/symbol-reissues", tags=["symbol reissue"])
+applications_router = APIRouter(prefix="/symbol-reissue-applications", tags=["symbol reissue"])
+
+
+@applications_router.post("", response_model=ReissueApplicationOut, status_code=status.HTTP_201_CREATED)
+async def post_application(
+    body: ReissueApplicationIn, caller: SignedCaller, session: DbSession
+) -> ReissueApplicationOut:
+    """Only an institution's own intermediate server applies, for that institution."""
+    require_caller(caller, components={"intermediate"})
+    return await receive_application(session, caller, body)
+
+
+@applications_router.get("", response_model=list[ReissueApplicationOut])
+async def get_applications(_admin: AdministratorDep, session: DbSession) -> list[ReissueApplicationOut]:
+    return await list_applications(session)
 
 
 def _jobs(request: Request) -> ReissueJobs:

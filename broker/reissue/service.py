@@ -1,6 +1,8 @@
 """Reissuing an institution's symbols after a leak (符号の再発行).
 
-One administrator declares the leak, a second confirms it. From the confirmation the
+The institution applies first: its intermediate server sends an application its section chief
+approved (符号の再発行申請). One administrator declares the leak naming that application, a
+second confirms it. From the confirmation the
 institution is `reissuing` (broker.symbols refuses queries to and from it with 409, never a
 wrong answer), and a job runs in phases, each committed before the next starts, so an
 interrupted run resumes where it stopped and nothing is half-switched:
@@ -26,13 +28,14 @@ from sqlalchemy.orm import aliased
 
 from broker.admins.models import Administrator
 from broker.registry.models import Component, Institution
-from broker.reissue.models import SymbolReissue
-from broker.reissue.schemas import LeakDeclaration, ReissueOut
+from broker.reissue.models import ReissueApplication, SymbolReissue
+from broker.reissue.schemas import LeakDeclaration, ReissueApplicationIn, ReissueApplicationOut, ReissueOut
 from broker.symbols.models import InstitutionSymbol, SymbolEpoch
 from broker.symbols.service import derive_symbols, epoch_of
 from services.app import Runtime
 from services.db import bulk_insert, utc_now
 from services.problems import Conflict, DomainError, Forbidden, NotFound
+from services.rbac import Caller
 
 BATCH_SIZE = 10_000
 LEASE = timedelta(seconds=60)  # renewed with every batch; a batch takes well under a second
@@ -52,6 +55,62 @@ async def _intermediate_of(session: AsyncSession, institution_code: str) -> Comp
     return component
 
 
+async def receive_application(
+    session: AsyncSession, caller: Caller, application: ReissueApplicationIn
+) -> ReissueApplicationOut:
+    """Keep an institution's approved application until an administrator declares on it."""
+    received = ReissueApplication(
+        application_id=uuid.uuid4().hex,
+        institution_code=caller.institution_code,
+        incident=application.incident,
+        applied_by=application.applied_by,
+        approved_by=application.approved_by,
+        received_at=utc_now(),
+    )
+    session.add(received)
+    await session.flush()
+    logger.info("symbol reissue application %s received from %s", received.application_id, caller.institution_code)
+    return ReissueApplicationOut.model_validate(received)
+
+
+async def list_applications(session: AsyncSession) -> list[ReissueApplicationOut]:
+    rows = await session.scalars(select(ReissueApplication).order_by(ReissueApplication.received_at.desc()))
+    return [ReissueApplicationOut.model_validate(row) for row in rows]
+
+
+async def _take_application(session: AsyncSession, declaration: LeakDeclaration, reissue_id: str) -> None:
+    """Mark the named application used by this reissue, in one conditional update, so that two
+    declarations on one application cannot both succeed."""
+    taken = await session.execute(
+        update(ReissueApplication)
+        .where(
+            ReissueApplication.application_id == declaration.application_id,
+            ReissueApplication.institution_code == declaration.institution_code,
+            ReissueApplication.reissue_id.is_(None),
+        )
+        .values(reissue_id=reissue_id)
+    )
+    if int(taken.rowcount) == 1:  # type: ignore[attr-defined]  # DML results carry a rowcount
+        return
+    application = await session.get(ReissueApplication, declaration.application_id)
+    if application is None:
+        raise NotFound(
+            "unknown_reissue_application",
+            f"No reissue application {declaration.application_id}: the institution applies first, "
+            "through its intermediate server, on its section chief's approval.",
+        )
+    if application.institution_code != declaration.institution_code:
+        raise Conflict(
+            "reissue_application_of_another_institution",
+            f"Application {application.application_id} came from {application.institution_code}, "
+            f"not {declaration.institution_code}.",
+        )
+    raise Conflict(
+        "reissue_application_used",
+        f"Application {application.application_id} was used by reissue {application.reissue_id}.",
+    )
+
+
 async def declare_leak(session: AsyncSession, declaration: LeakDeclaration, admin: Administrator) -> ReissueOut:
     code = declaration.institution_code
     if await session.get(Institution, code) is None:
@@ -64,10 +123,13 @@ async def declare_leak(session: AsyncSession, declaration: LeakDeclaration, admi
     )
     if open_one is not None:
         raise Conflict("reissue_already_open", f"Reissue {open_one} of {code}'s symbols is not finished yet.")
+    reissue_id = uuid.uuid4().hex
+    await _take_application(session, declaration, reissue_id)
     epoch = (await epoch_of(session, code)).epoch
     reissue = SymbolReissue(
-        reissue_id=uuid.uuid4().hex,
+        reissue_id=reissue_id,
         institution_code=code,
+        application_id=declaration.application_id,
         reason=declaration.reason,
         declared_by=admin.admin_id,
         declared_at=utc_now(),
@@ -171,7 +233,7 @@ async def _deliver(runtime: Runtime, reissue_id: str, owner: str) -> None:
     old_row, new_row = aliased(InstitutionSymbol), aliased(InstitutionSymbol)
     async with runtime.database.sessions() as session:
         reissue = await get_reissue(session, reissue_id)
-        code, persons = reissue.institution_code, reissue.persons
+        code, persons, application_id = reissue.institution_code, reissue.persons, reissue.application_id
         base_url = (await _intermediate_of(session, code)).base_url
         reissue.delivered = 0
         await session.commit()
@@ -223,7 +285,7 @@ async def _deliver(runtime: Runtime, reissue_id: str, owner: str) -> None:
     await runtime.client.call(
         "POST",
         f"{endpoint}/commit",
-        {"batches": batch_no, "mappings": persons},
+        {"batches": batch_no, "mappings": persons, "application_id": application_id},
         upstream=f"{code} intermediate server",
     )
 

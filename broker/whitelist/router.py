@@ -47,7 +47,10 @@ async def post_whitelist_version(request: Request, _operator: Operator, session:
     """Load a new whitelist: JSON `{"yaml": "...", "loaded_by": "..."}` or the YAML itself as the body."""
     upload = await _upload(request)
     stored = await store_whitelist_version(session, upload.yaml, upload.loaded_by)
-    await session.commit()  # in force before the response, for this replica and the others
+    # Committed here although DbSession commits before the response too: the process-wide copy set
+    # below is read as it is by /provision-records/search, so it must never hold a version whose
+    # commit could still fail.
+    await session.commit()
     versions: WhitelistVersions = request.app.state.whitelist_versions
     request.app.state.whitelist = await versions.in_force(session)
     return stored

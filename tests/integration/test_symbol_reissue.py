@@ -1,4 +1,5 @@
-"""符号の再発行 over the real network: two administrators replace 東村山市's symbols with the CLI;
+"""符号の再発行 over the real network: 東村山市 applies on its chief's approval, then two
+administrators replace its symbols with the CLI;
 its staff's queries go on with the same answers, the leaked symbol is refused, and the resident
 still sees every record in My Portal. Runs after the other integration tests (file order)."""
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from devnet.admin import main as admin
+from devnet.reissue_application import apply_for_symbol_reissue, signed_in_staff
 from devnet.scenario import CHILD_ALLOWANCE, INCOME_ITEMS
 from services.keys import load_or_create_keys
 from services.signing import RequestSigner
@@ -51,7 +53,23 @@ def test_reissue_keeps_answers_refuses_the_leaked_symbol_and_keeps_records(live_
         for admin_id in ("sato", "suzuki")
     }
 
-    declared = run_admin(live_network, "reissue", "declare", "132136", "--reason", "leak", admin_token=tokens["sato"])
+    city = url("higashimurayama-intermediate")
+    chief = signed_in_staff(http, city, report.staff_tokens["joho-001"], "joho-chief", "課長")
+    application = apply_for_symbol_reissue(http, city, report.staff_tokens["joho-001"], chief, "symbols on a USB stick")
+    listed_applications = run_admin(live_network, "reissue", "applications", admin_token=tokens["sato"])
+    assert application["application_id"] in listed_applications
+
+    declared = run_admin(
+        live_network,
+        "reissue",
+        "declare",
+        "132136",
+        "--application",
+        application["application_id"],
+        "--reason",
+        "leak",
+        admin_token=tokens["sato"],
+    )
     reissue_id = json.loads(declared)["reissue_id"]
     progress = run_admin(live_network, "reissue", "confirm", reissue_id, "--follow", admin_token=tokens["suzuki"])
 

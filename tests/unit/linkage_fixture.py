@@ -10,8 +10,8 @@ conftests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -98,9 +98,6 @@ class Linkage:
     """The running network and the calls the tests make on it as operator, city and staff."""
 
     network: InProcessNetwork
-    # How long the broker waits for a call once a test slows a service down (`slow_down`); until
-    # then it keeps the default, so setting up the test never trips a short timeout.
-    broker_timeout: float | None = None
 
     def database(self, host: str) -> Database:
         return self.network.runtime(host).database
@@ -303,8 +300,10 @@ async def linkage(tmp_path: Path, linkage_database_urls: dict[str, str]) -> Asyn
 
 # --------------------------------------------------------------------------------------------
 # Slow providers and batch queries (broker/queries, municipality/intermediate/queries).
-# Additions only: nothing above is changed by this block.
 # --------------------------------------------------------------------------------------------
+
+BROKER_TIMEOUT = 0.5  # the broker's request_timeout_seconds once a test slows a service down
+PROVIDER_DELAY = 5.0  # how long a slowed-down service takes: far longer than the broker waits
 
 
 class DelayedPath:
@@ -321,23 +320,20 @@ class DelayedPath:
 
 
 def slow_down(linkage: Linkage, host: str, path: str, seconds: float) -> None:
-    """`host` answers requests for `path` only after `seconds`; `bring_back(host)` undoes it."""
+    """`host` answers requests for `path` only after `seconds`, and from now on the broker waits at
+    most BROKER_TIMEOUT for any call (the other services keep the default), so a test sees it give
+    up. The broker is made impatient only here, so setting up the test never trips the short
+    timeout. `bring_back(host)` undoes the delay."""
     app = DelayedPath(linkage.network.apps[host], path, seconds)
     linkage.network.transport.apps[host] = httpx.ASGITransport(app=app)
-    if linkage.broker_timeout is not None:
-        linkage.network.runtime(BROKER).client.timeout_seconds = linkage.broker_timeout
+    linkage.network.runtime(BROKER).client.timeout_seconds = BROKER_TIMEOUT
 
 
-@asynccontextmanager
-async def linkage_with_broker_timeout(
-    tmp_path: Path, urls: dict[str, str], timeout_seconds: float
-) -> AsyncIterator[Linkage]:
-    """The same network, with the broker waiting at most `timeout_seconds` for any call (its
-    `request_timeout_seconds`) from the moment the test slows a service down; the other services
-    keep the default."""
-    async with in_process_network(_factories(tmp_path, urls)) as network:
-        await _enrol_cities(network)
-        yield Linkage(network, broker_timeout=timeout_seconds)
+async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    """The response to `request` and how many seconds it took to come."""
+    started = time.perf_counter()
+    response = await request
+    return response, time.perf_counter() - started
 
 
 async def staff_batch_query(

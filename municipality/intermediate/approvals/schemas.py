@@ -63,16 +63,29 @@ class DisposalRequest(_Strict):
     reason: Reason
 
 
+class SymbolReissueApplicationDetails(_Strict):
+    """What the application will tell the broker: what happened to the city's symbols."""
+
+    incident: str = Field(min_length=1, max_length=2000)
+
+
+class SymbolReissueApplicationRequest(_Strict):
+    action: Literal["symbol_reissue_application"]
+    details: SymbolReissueApplicationDetails
+    reason: Reason
+
+
 class OpenRequest(_Strict):
     """Actions whose operation checks its own details when it consumes the approval."""
 
-    action: Literal["contractor_grant", "symbol_reissue_application"]
+    action: Literal["contractor_grant"]
     details: dict[str, Any]
     reason: Reason
 
 
 ApprovalIn = Annotated[
-    BulkExportRequest | RoleChangeRequest | DisposalRequest | OpenRequest, Field(discriminator="action")
+    BulkExportRequest | RoleChangeRequest | DisposalRequest | SymbolReissueApplicationRequest | OpenRequest,
+    Field(discriminator="action"),
 ]
 
 

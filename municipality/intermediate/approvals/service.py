@@ -48,7 +48,7 @@ from services.rbac import RoleGrants
 CHIEF, SENIOR = "課長", "主査"
 # Actions that change the system rather than read data: only the department that administers
 # the system (情報政策課, `administers_staff` in roles.yaml) may ask for them.
-SYSTEM_ACTIONS: frozenset[str] = frozenset({"role_change", "disposal"})
+SYSTEM_ACTIONS: frozenset[str] = frozenset({"role_change", "disposal", "symbol_reissue_application"})
 
 Actor = StaffMember | None  # None: the operator
 

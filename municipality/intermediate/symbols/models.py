@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from municipality.intermediate.models import Base
@@ -34,3 +34,17 @@ class AppliedReissue(Base):
     replaced: Mapped[int] = mapped_column(Integer)
     unmapped: Mapped[int] = mapped_column(Integer)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReissueApplicationSent(Base):
+    """An application for a reissue this city sent the broker on an approved
+    `symbol_reissue_application`; a reissue switches symbols here only if it names one."""
+
+    __tablename__ = "reissue_applications_sent"
+    application_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the broker's
+    approval_id: Mapped[int] = mapped_column(Integer, unique=True)
+    incident: Mapped[str] = mapped_column(Text)
+    applied_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reissue_id: Mapped[str | None] = mapped_column(String(32), unique=True)  # set when applied

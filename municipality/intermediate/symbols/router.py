@@ -1,19 +1,30 @@
-"""HTTP: the city's integrated address system hands over acquisition numbers; the broker
-delivers reissued symbols in signed batches and then commits the switch."""
+"""HTTP: the city's integrated address system hands over acquisition numbers; the system
+administrators (情報政策課) apply for a reissue on an approval; the broker delivers reissued
+symbols in signed batches and then commits the switch."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, status
 
 from municipality.intermediate.config import IntermediateSettings
+from municipality.intermediate.staff.router import StaffAdministrator
+from municipality.intermediate.staff.service import OPERATOR
 from municipality.intermediate.symbols.schemas import (
     ObtainSymbolsRequest,
     ObtainSymbolsResponse,
+    ReissueApplicationIn,
+    ReissueApplicationOut,
     ReissueApplied,
     ReissueBatch,
     ReissueCommit,
 )
-from municipality.intermediate.symbols.service import apply_reissue, obtain_symbols, stage_reissue_batch
+from municipality.intermediate.symbols.service import (
+    apply_for_reissue,
+    apply_reissue,
+    obtain_symbols,
+    sent_applications,
+    stage_reissue_batch,
+)
 from services.app import DbSession, RuntimeDep, SignedCaller, settings_of
 from services.rbac import require_caller
 
@@ -29,6 +40,23 @@ async def post_symbols(
     )
     registered = await obtain_symbols(session, runtime.client, runtime.settings.broker_url, body.links)
     return ObtainSymbolsResponse(registered=registered)
+
+
+@router.post("/symbol-reissue-applications", response_model=ReissueApplicationOut, status_code=status.HTTP_201_CREATED)
+async def post_reissue_application(
+    body: ReissueApplicationIn, administrator: StaffAdministrator, session: DbSession, runtime: RuntimeDep
+) -> ReissueApplicationOut:
+    """Send the broker an application for a reissue of all the city's symbols, on an approved
+    `symbol_reissue_application` (used up)."""
+    requester = None if administrator == OPERATOR else administrator
+    return await apply_for_reissue(session, runtime.client, runtime.settings.broker_url, body.approval_id, requester)
+
+
+@router.get("/symbol-reissue-applications", response_model=list[ReissueApplicationOut])
+async def get_reissue_applications(
+    _administrator: StaffAdministrator, session: DbSession
+) -> list[ReissueApplicationOut]:
+    return await sent_applications(session)
 
 
 ReissueId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

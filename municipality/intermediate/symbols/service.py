@@ -1,5 +1,6 @@
-"""Obtaining the city's symbols (符号取得) at the broker with acquisition numbers from J-LIS, and
-switching to new ones when the broker reissues them after a leak."""
+"""Obtaining the city's symbols (符号取得) at the broker with acquisition numbers from J-LIS;
+applying for a reissue after a leak on the section chief's approval (符号の再発行申請); and
+switching to the new symbols when the broker delivers them, only for a reissue the city applied for."""
 
 from __future__ import annotations
 
@@ -9,8 +10,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from municipality.intermediate.symbols.models import AppliedReissue, StagedSymbolChange, SymbolLink
-from municipality.intermediate.symbols.schemas import ReissueApplied, ReissueBatch, ReissueCommit, SymbolLinkIn
+from municipality.intermediate.approvals.service import consume_approval
+from municipality.intermediate.symbols.models import (
+    AppliedReissue,
+    ReissueApplicationSent,
+    StagedSymbolChange,
+    SymbolLink,
+)
+from municipality.intermediate.symbols.schemas import (
+    ReissueApplicationOut,
+    ReissueApplied,
+    ReissueBatch,
+    ReissueCommit,
+    SymbolLinkIn,
+)
 from services.db import bulk_insert, utc_now
 from services.http import ServiceClient
 from services.problems import Conflict
@@ -39,6 +52,52 @@ async def symbol_for_address(session: AsyncSession, address_number: str) -> str 
 
 async def address_for_symbol(session: AsyncSession, symbol: str) -> str | None:
     return await session.scalar(select(SymbolLink.address_number).where(SymbolLink.symbol == symbol))
+
+
+async def apply_for_reissue(
+    session: AsyncSession, client: ServiceClient, broker_url: str, approval_id: int, requested_by: str | None
+) -> ReissueApplicationOut:
+    """Use the approved `symbol_reissue_application` and send the application to the broker; if
+    the broker cannot take it, the approval stays unused (the transaction rolls back)."""
+    approval = await consume_approval(session, approval_id, "symbol_reissue_application", requested_by)
+    incident, approved_by = str(approval.details["incident"]), approval.decided_by or ""
+    received = await client.call(
+        "POST",
+        f"{broker_url}/symbol-reissue-applications",
+        {"incident": incident, "applied_by": approval.requested_by, "approved_by": approved_by},
+        upstream="broker",
+    )
+    sent = ReissueApplicationSent(
+        application_id=received["application_id"],
+        approval_id=approval.id,
+        incident=incident,
+        applied_by=approval.requested_by,
+        approved_by=approved_by,
+        sent_at=utc_now(),
+    )
+    session.add(sent)
+    await session.flush()
+    return ReissueApplicationOut.model_validate(sent)
+
+
+async def sent_applications(session: AsyncSession) -> list[ReissueApplicationOut]:
+    rows = await session.scalars(select(ReissueApplicationSent).order_by(ReissueApplicationSent.sent_at.desc()))
+    return [ReissueApplicationOut.model_validate(row) for row in rows]
+
+
+async def _claim_application(session: AsyncSession, reissue_id: str, application_id: str) -> None:
+    """Tie the reissue to the city's own unused application, or refuse to switch anything."""
+    claimed = await session.execute(
+        update(ReissueApplicationSent)
+        .where(ReissueApplicationSent.application_id == application_id, ReissueApplicationSent.reissue_id.is_(None))
+        .values(reissue_id=reissue_id)
+    )
+    if int(claimed.rowcount) != 1:  # type: ignore[attr-defined]  # DML results carry a rowcount
+        raise Conflict(
+            "reissue_not_applied_for",
+            f"Reissue {reissue_id} names application {application_id}, which this city did not send "
+            "or has used already: symbols change here only on the city's own approved application.",
+        )
 
 
 async def _applied(session: AsyncSession, reissue_id: str) -> ReissueApplied | None:
@@ -76,13 +135,15 @@ async def apply_reissue(session: AsyncSession, reissue_id: str, commit: ReissueC
     applied = await _applied(session, reissue_id)
     if applied is not None:
         return applied
+    await _claim_application(session, reissue_id, commit.application_id)
     staged = StagedSymbolChange.reissue_id == reissue_id
     batches, pairs = (
         await session.execute(
             select(func.count(func.distinct(StagedSymbolChange.batch_no)), func.count()).where(staged)
         )
     ).one()
-    if (batches, pairs) != (commit.batches, commit.mappings):
+    expected_batches = commit.batches if commit.mappings else 0  # an empty batch stages no rows
+    if (batches, pairs) != (expected_batches, commit.mappings):
         raise Conflict(
             "reissue_incomplete",
             f"Reissue {reissue_id}: {batches} of {commit.batches} batches, {pairs} of {commit.mappings} pairs arrived.",

@@ -8,33 +8,29 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import delete
 
 from municipality.intermediate.symbols.models import SymbolLink
 from services.sealing import open_sealed_json
 from tests.unit.linkage_fixture import (
     BROKER,
+    BROKER_TIMEOUT,
     HIGASHIMURAYAMA,
     INCOME_ITEMS,
     KODAIRA,
+    PROVIDER_DELAY,
     Linkage,
     Mover,
-    linkage_with_broker_timeout,
     signed_broker_batch,
     slow_down,
     stored_text,
     synthetic_resident,
+    timed,
 )
 
 SYMBOL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-BROKER_TIMEOUT = 0.5
-PROVIDER_DELAY = 5.0
 
 
 def invented_symbol() -> str:
@@ -170,23 +166,14 @@ async def test_provider_down_during_a_batch_is_503_and_every_forwarded_person_fa
     ]
 
 
-@pytest.fixture
-async def impatient_linkage(tmp_path: Path, linkage_database_urls: dict[str, str]) -> AsyncIterator[Linkage]:
-    async with linkage_with_broker_timeout(tmp_path, linkage_database_urls, BROKER_TIMEOUT) as linkage:
-        yield linkage
-
-
 async def test_slow_provider_during_a_batch_is_504_within_the_timeout_and_recorded(
-    impatient_linkage: Linkage,
+    linkage: Linkage,
 ) -> None:
-    linkage = impatient_linkage
     movers = [await linkage.move_resident(seed) for seed in (1, 2)]
     symbols = [await requester_symbol(linkage, m) for m in movers]
     slow_down(linkage, KODAIRA.intermediate_host, "/provisions/batch", PROVIDER_DELAY)
 
-    started = time.perf_counter()
-    response = await signed_broker_batch(linkage, symbols)
-    elapsed = time.perf_counter() - started
+    response, elapsed = await timed(signed_broker_batch(linkage, symbols))
 
     assert response.status_code == 504, response.text
     assert response.headers["content-type"] == "application/problem+json"

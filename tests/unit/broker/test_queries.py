@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,20 +24,20 @@ from services.keys import load_or_create_keys
 from services.problems import UpstreamError
 from tests.unit.linkage_fixture import (
     BROKER,
+    BROKER_TIMEOUT,
     CHILD_ALLOWANCE,
     HIGASHIMURAYAMA,
     INCOME_ITEMS,
     KODAIRA,
+    PROVIDER_DELAY,
     Linkage,
-    linkage_with_broker_timeout,
     slow_down,
     stored_text,
     synthetic_resident,
+    timed,
 )
 
 SYMBOL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-BROKER_TIMEOUT = 0.5  # the broker's request_timeout_seconds in the slow-provider tests
-PROVIDER_DELAY = 5.0  # how long the slow provider takes: far longer than the broker waits
 
 
 @dataclass(frozen=True)
@@ -226,24 +225,14 @@ async def test_broker_never_tells_a_city_the_other_citys_symbol(
     assert all(kodaira_symbol not in r.text for r in outcomes)
 
 
-@pytest.fixture
-async def impatient_linkage(tmp_path: Path, linkage_database_urls: dict[str, str]) -> AsyncIterator[Linkage]:
-    """The linkage network with the broker configured to wait BROKER_TIMEOUT seconds for a call."""
-    async with linkage_with_broker_timeout(tmp_path, linkage_database_urls, BROKER_TIMEOUT) as linkage:
-        yield linkage
-
-
 async def test_broker_answers_504_when_the_provider_is_slow_and_records_the_timeout(
-    impatient_linkage: Linkage,
+    linkage: Linkage,
 ) -> None:
-    linkage = impatient_linkage
     mover = await linkage.move_resident()
     symbol = await linkage.symbol_held_by(HIGASHIMURAYAMA, mover.address_numbers["higashimurayama"])
     slow_down(linkage, KODAIRA.intermediate_host, "/provisions", PROVIDER_DELAY)
 
-    started = time.perf_counter()
-    response = await signed_broker_query(linkage, symbol)
-    elapsed = time.perf_counter() - started
+    response, elapsed = await timed(signed_broker_query(linkage, symbol))
 
     assert response.status_code == 504, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -255,15 +244,14 @@ async def test_broker_answers_504_when_the_provider_is_slow_and_records_the_time
     assert record["latency_ms"] >= BROKER_TIMEOUT * 1000
 
 
-async def test_staff_query_to_a_slow_provider_is_504_timeout_and_logged(impatient_linkage: Linkage) -> None:
-    linkage = impatient_linkage
+async def test_staff_query_to_a_slow_provider_is_504_timeout_and_logged(linkage: Linkage) -> None:
     mover = await linkage.move_resident()
     token = await child_allowance_token(linkage)
     slow_down(linkage, KODAIRA.intermediate_host, "/provisions", PROVIDER_DELAY)
 
-    started = time.perf_counter()
-    response = await linkage.staff_query(HIGASHIMURAYAMA, token, mover.address_numbers["higashimurayama"])
-    elapsed = time.perf_counter() - started
+    response, elapsed = await timed(
+        linkage.staff_query(HIGASHIMURAYAMA, token, mover.address_numbers["higashimurayama"])
+    )
 
     # The broker gave up after its timeout; the city passes its 504 on to the staff member.
     assert response.status_code == 504, response.text

@@ -1,4 +1,5 @@
-"""Reissuing a city's symbols after a leak: one administrator declares it, a second confirms,
+"""Reissuing a city's symbols after a leak: the city applies on its chief's approval, one
+administrator declares the leak on that application, a second confirms,
 the broker derives new symbols, delivers old → new pairs to the city's intermediate server in
 signed batches, which switches at once; then old symbols are refused and queries go on.
 """
@@ -6,6 +7,7 @@ signed batches, which switches at once; then old symbols are refused and queries
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import httpx
@@ -17,6 +19,7 @@ from broker.reissue.service import LEASE, claim_reissue
 from services.db import utc_now
 from tests.unit.broker.test_queries import child_allowance_token, signed_broker_query
 from tests.unit.linkage_fixture import BROKER, HIGASHIMURAYAMA, KODAIRA, OPERATOR, City, Linkage, bearer
+from tests.unit.municipality.test_symbol_reissue_applications import apply_for_reissue
 
 
 async def administrator(linkage: Linkage, admin_id: str) -> dict[str, str]:
@@ -27,13 +30,19 @@ async def administrator(linkage: Linkage, admin_id: str) -> dict[str, str]:
     return bearer(response.json()["token"])
 
 
-async def declare_leak(linkage: Linkage, admin: dict[str, str], city: City) -> httpx.Response:
+async def declare_leak(
+    linkage: Linkage, admin: dict[str, str], city: City, application_id: str | None = None
+) -> httpx.Response:
+    """Declare on `application_id`, or on a new application the city makes first."""
+    if application_id is None:
+        application_id = await apply_for_reissue(linkage, city, suffix=f"-{secrets.token_hex(3)}")
+    declaration = {
+        "institution_code": city.code,
+        "application_id": application_id,
+        "reason": "symbol list found on a shared drive",
+    }
     async with linkage.network.client_for(BROKER) as client:
-        return await client.post(
-            "/symbol-reissues",
-            json={"institution_code": city.code, "reason": "symbol list found on a shared drive"},
-            headers=admin,
-        )
+        return await client.post("/symbol-reissues", json=declaration, headers=admin)
 
 
 async def confirm(linkage: Linkage, admin: dict[str, str], reissue_id: str) -> httpx.Response:
@@ -193,7 +202,10 @@ async def test_commit_with_missing_batches_changes_nothing(linkage: Linkage) -> 
 
     async with linkage.network.client_for(KODAIRA.intermediate_host, signed_as=BROKER) as client:
         staged = await client.post(f"/symbol-reissues/{reissue_id}/batches/0", json=batch)
-        commit = await client.post(f"/symbol-reissues/{reissue_id}/commit", json={"batches": 2, "mappings": 2})
+        commit = await client.post(
+            f"/symbol-reissues/{reissue_id}/commit",
+            json={"batches": 2, "mappings": 2, "application_id": await apply_for_reissue(linkage, KODAIRA)},
+        )
 
     assert staged.status_code == 200, staged.text
     assert commit.status_code == 409
@@ -222,3 +234,56 @@ async def test_only_one_broker_replica_holds_a_running_reissue_until_its_lease_e
         await session.commit()
 
     assert (first, second, renewed, taken_over) == (True, False, True, True)
+
+
+async def test_a_declaration_names_an_unused_application_of_that_city(linkage: Linkage) -> None:
+    declarer = await administrator(linkage, "sato")
+    kodaira_application = await apply_for_reissue(linkage, KODAIRA)
+
+    unknown = await declare_leak(linkage, declarer, KODAIRA, "0" * 32)
+    other_city = await declare_leak(linkage, declarer, HIGASHIMURAYAMA, kodaira_application)
+    async with linkage.network.client_for(BROKER) as client:
+        missing = await client.post(
+            "/symbol-reissues", json={"institution_code": KODAIRA.code, "reason": "leak"}, headers=declarer
+        )
+        listed = await client.get("/symbol-reissues", headers=declarer)
+
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_reissue_application")
+    assert (other_city.status_code, other_city.json()["code"]) == (409, "reissue_application_of_another_institution")
+    assert missing.status_code == 422
+    assert listed.json() == []
+
+
+async def test_one_application_serves_one_reissue(linkage: Linkage) -> None:
+    declarer, confirmer = await administrator(linkage, "sato"), await administrator(linkage, "suzuki")
+    application_id = await apply_for_reissue(linkage, KODAIRA)
+    first = await declare_leak(linkage, declarer, KODAIRA, application_id)
+    await confirm(linkage, confirmer, first.json()["reissue_id"])
+    assert (await settled(linkage, confirmer, first.json()["reissue_id"]))["status"] == "completed"
+
+    again = await declare_leak(linkage, declarer, KODAIRA, application_id)
+
+    assert first.json()["application_id"] == application_id
+    assert (again.status_code, again.json()["code"]) == (409, "reissue_application_used")
+
+
+async def test_the_city_switches_nothing_for_a_reissue_it_did_not_apply_for(linkage: Linkage) -> None:
+    """Even a broker that skipped the check cannot switch a city's symbols without its application."""
+    mover = await linkage.move_resident()
+    symbol = await linkage.symbol_held_by(KODAIRA, mover.address_numbers["kodaira"])
+    reissue_id = "e" * 32
+    batch = {"batches": 1, "mappings": [{"old_symbol": symbol, "new_symbol": "C" * 32}]}
+    others = await apply_for_reissue(linkage, HIGASHIMURAYAMA)
+
+    async with linkage.network.client_for(KODAIRA.intermediate_host, signed_as=BROKER) as client:
+        await client.post(f"/symbol-reissues/{reissue_id}/batches/0", json=batch)
+        commits = [
+            await client.post(
+                f"/symbol-reissues/{reissue_id}/commit",
+                json={"batches": 1, "mappings": 1, "application_id": application_id},
+            )
+            for application_id in ("0" * 32, others)
+        ]
+
+    assert [(c.status_code, c.json()["code"]) for c in commits] == [(409, "reissue_not_applied_for")] * 2
+    assert await linkage.symbol_held_by(KODAIRA, mover.address_numbers["kodaira"]) == symbol

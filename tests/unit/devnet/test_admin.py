@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,8 @@ from nacl.public import PrivateKey
 from devnet.admin import main
 from devnet.enrolment import enrol_network, institution_entries
 from devnet.launcher import free_port
-from services.keys import b64
+from services.keys import b64, load_or_create_keys
+from services.signing import RequestSigner
 from tests.support import OPERATOR_TOKEN
 
 CODE = "139999"  # a fictitious town
@@ -356,10 +358,35 @@ def administrator_token(broker_url: str, admin_id: str) -> str:
     return token
 
 
-def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(broker_url: str) -> None:
-    assert add_town(broker_url).exit_code == 0  # its intermediate server's address reaches nobody
+def town_application(broker_url: str, key_dir: Path) -> str:
+    """The town enrolled with keys of its own, and an application its intermediate server signed."""
+    keys = load_or_create_keys(key_dir, f"{CODE}.intermediate")
+    component = ["http://test-town-intermediate:8000", keys.signing_public_b64(), keys.encryption_public_b64()]
+    base = ["--code", CODE, "--name", NAME, "--kind", "municipality"]
+    assert admin(broker_url, "institutions", "add", *base, "--component", "intermediate", *component).exit_code == 0
+    application = {"incident": "leaked", "applied_by": "joho-001", "approved_by": "joho-chief"}
+    with httpx.Client(auth=RequestSigner(keys), trust_env=False) as town:
+        response = town.post(f"{broker_url}/symbol-reissue-applications", json=application)
+    assert response.status_code == 201, response.text
+    application_id: str = response.json()["application_id"]
+    return application_id
+
+
+def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(broker_url: str, tmp_path: Path) -> None:
+    application_id = town_application(broker_url, tmp_path / "town")  # its server's address reaches nobody
     sato, suzuki = administrator_token(broker_url, "sato"), administrator_token(broker_url, "suzuki")
-    declared = admin(broker_url, f"--admin-token={sato}", "reissue", "declare", CODE, "--reason", "leaked")
+    applications = admin(broker_url, f"--admin-token={sato}", "reissue", "applications")
+    declared = admin(
+        broker_url,
+        f"--admin-token={sato}",
+        "reissue",
+        "declare",
+        CODE,
+        "--application",
+        application_id,
+        "--reason",
+        "x",
+    )
     assert declared.exit_code == 0, declared.err
     reissue_id = declared.json()["reissue_id"]
 
@@ -374,6 +401,8 @@ def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(br
     assert re.search(f"reissue {reissue_id} failed: upstream_(unavailable|timeout)", confirmed.err)
     listed = admin(broker_url, f"--admin-token={suzuki}", "reissue", "list")
     assert listed.table() == [[reissue_id, CODE, "failed", "delivering", "sato", "suzuki", "0"]]
+    [application] = applications.table()
+    assert (application[0], application[1], application[3:]) == (application_id, CODE, ["joho-001", "joho-chief", "-"])
 
 
 def test_reissue_commands_need_an_administrator_token(broker_url: str) -> None:
