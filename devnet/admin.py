@@ -26,15 +26,14 @@ by the broker (RFC 9457 problem) is printed with its title, code and detail, and
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import httpx
 
-from devnet.cli import CommandError, answer, print_json, print_table, run_command
+from devnet.cli import CommandError, ServiceCli, answer, print_json, print_table
 from devnet.enrolment import component_entry, institution_entries, read_identity
 
 DEFAULT_BROKER = "http://127.0.0.1:8102"
@@ -236,9 +235,6 @@ def reissue_list(registry: Registry, args: argparse.Namespace, out: TextIO) -> N
     _print_records(registry.get_as_administrator(REISSUES), fields, args, out)
 
 
-Command = Callable[[Registry, argparse.Namespace, TextIO], None]
-
-
 # --- arguments ----------------------------------------------------------------------------------
 
 
@@ -361,27 +357,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    environ: Mapping[str, str] | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """Run one command; 0 on success, 1 when it fails. `transport` replaces the network (tests)."""
-    args = build_parser(os.environ if environ is None else environ).parse_args(argv)
-    out = out or sys.stdout
-    err = err or sys.stderr
-    run: Command = args.run
-    return run_command(
-        "the broker",
-        args.broker.rstrip("/"),
-        lambda client: run(Registry(client, args.operator_token, args.admin_token), args, out),
-        err,
-        timeout=10.0,
-        transport=transport,
-    )
+main = ServiceCli(
+    "the broker",
+    build_parser,
+    base_url=lambda args: str(args.broker),
+    target=lambda client, args: Registry(client, args.operator_token, args.admin_token),
+    timeout=10.0,
+).main
 
 
 if __name__ == "__main__":

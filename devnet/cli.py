@@ -3,12 +3,18 @@ tables on standard output, and one way of running a command against a service ov
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
 import unicodedata
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TextIO, TypeVar
 
 import httpx
+
+Target = TypeVar("Target")
 
 
 class CommandError(Exception):
@@ -53,6 +59,40 @@ def run_command(
         print(f"error: cannot reach {service} at {base_url}: {error}", file=err)
         return 1
     return 0
+
+
+@dataclass(frozen=True)
+class ServiceCli(Generic[Target]):
+    """One CLI against one service: its parser sets `run(target, args, out)` for the chosen
+    command; `target` wraps the HTTP client in the service's own API (e.g. the broker's registry)."""
+
+    service: str
+    build_parser: Callable[[Mapping[str, str]], argparse.ArgumentParser]
+    base_url: Callable[[argparse.Namespace], str]
+    target: Callable[[httpx.Client, argparse.Namespace], Target]
+    timeout: float
+
+    def main(
+        self,
+        argv: Sequence[str] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        environ: Mapping[str, str] | None = None,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> int:
+        """Run one command; 0 on success, 1 when it fails. `transport` replaces the network (tests)."""
+        args = self.build_parser(os.environ if environ is None else environ).parse_args(argv)
+        run: Callable[[Target, argparse.Namespace, TextIO], None] = args.run
+        stdout = out or sys.stdout
+        return run_command(
+            self.service,
+            self.base_url(args).rstrip("/"),
+            lambda client: run(self.target(client, args), args, stdout),
+            err or sys.stderr,
+            timeout=self.timeout,
+            transport=transport,
+        )
 
 
 def print_json(value: Any, out: TextIO) -> None:

@@ -14,14 +14,13 @@ server (RFC 9457 problem) is printed with its title, code and detail, and exits 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import httpx
 
-from devnet.cli import CommandError, answer, print_json, print_table, run_command
+from devnet.cli import CommandError, ServiceCli, answer, print_json, print_table
 
 DEFAULT_INTERMEDIATE = "http://127.0.0.1:8112"
 
@@ -92,9 +91,6 @@ def households_declare(server: IntermediateServer, args: argparse.Namespace, out
     print_json(server.post("/staff-households", body), out)
 
 
-Command = Callable[[IntermediateServer, argparse.Namespace, TextIO], None]
-
-
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     connection = argparse.ArgumentParser(add_help=False)  # options every command takes, after it
     connection.add_argument(
@@ -135,27 +131,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    environ: Mapping[str, str] | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    """Run one command; 0 on success, 1 when it fails. `transport` replaces the network (tests)."""
-    args = build_parser(os.environ if environ is None else environ).parse_args(argv)
-    out = out or sys.stdout
-    err = err or sys.stderr
-    run: Command = args.run
-    return run_command(
-        "the intermediate server",
-        args.intermediate.rstrip("/"),
-        lambda client: run(IntermediateServer(client, args.operator_token), args, out),
-        err,
-        timeout=30.0,
-        transport=transport,
-    )
+main = ServiceCli(
+    "the intermediate server",
+    build_parser,
+    base_url=lambda args: str(args.intermediate),
+    target=lambda client, args: IntermediateServer(client, args.operator_token),
+    timeout=30.0,
+).main
 
 
 if __name__ == "__main__":
