@@ -1,5 +1,6 @@
 """HTTP: an intermediate server sends a query, for one person or a batch; the broker relays the
-sealed answers."""
+sealed answers. My Portal sends a single query too, for a resident's own information (JTK): the
+whitelist decides what each requester may ask (its row for the portal names only 自己情報提供)."""
 
 from fastapi import APIRouter
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["queries"])
 async def post_query(
     body: QueryIn, caller: SignedCaller, session: DbSession, runtime: RuntimeDep, whitelist: WhitelistInForce
 ) -> QueryAnswer:
-    require_caller(caller, components={"intermediate"})
+    require_caller(caller, components={"intermediate", "portal"})
     return await relay_query(session, runtime, whitelist, caller, body)
 
 

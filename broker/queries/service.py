@@ -10,6 +10,10 @@ provider holding no such person) refuses or fails that person only, and a batch 
 
 Each refusal and failure is recorded before it is raised or reported (rule 4). Answers pass
 through sealed to the requester; they are neither stored nor logged (rule 3).
+
+Who asks decides which function of the provider answers: an intermediate server's query goes to
+its TKY (`/provisions`), My Portal's query for a resident's own information to its JTK
+(`/self-information`, single queries only).
 """
 
 from __future__ import annotations
@@ -227,9 +231,10 @@ async def _forward(
             answers: list[dict[str, Any]] = _answers_in_order(answer, forwarded, provider.name)
         else:
             [only] = forwarded
+            path = "/self-information" if caller.component == "portal" else "/provisions"
             answers = [
                 await runtime.client.call(
-                    "POST", f"{endpoint.base_url}/provisions", {**common, **only}, upstream=provider.name
+                    "POST", f"{endpoint.base_url}{path}", {**common, **only}, upstream=provider.name
                 )
             ]
     except UpstreamError as error:

@@ -19,6 +19,7 @@ from municipality.intermediate.models import Base
 from municipality.intermediate.provision_records.router import router as provision_records_router
 from municipality.intermediate.provisions.router import router as provisions_router
 from municipality.intermediate.queries.router import router as queries_router
+from municipality.intermediate.self_information.router import router as self_information_router
 from municipality.intermediate.staff.router import router as staff_router
 from municipality.intermediate.symbols.router import router as symbols_router
 from municipality.intermediate.views.router import router as views_router
@@ -55,6 +56,7 @@ def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
             queries_router,
             views_router,
             provisions_router,
+            self_information_router,
             provision_records_router,
             access_log_router,
             approvals_router,

@@ -11,26 +11,25 @@ from sqlalchemy import JSON, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from municipality.intermediate.models import Base
+from municipality.intermediate.sign_in import PasswordAccount, SessionToken
 from services.db import UTCDateTime
 
 
-class Contractor(Base):
+class Contractor(PasswordAccount, Base):
+    """A contractor account: its password and lockout columns are sign_in.py's, as staff's."""
+
     __tablename__ = "contractors"
     contractor_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     company: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, as staff passwords
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(32))  # "operator" or the administrator's staff id
 
 
-class ContractorSession(Base):
-    """A signed-in contractor's bearer token, stored only as its SHA-256."""
+class ContractorSession(SessionToken, Base):
+    """A signed-in contractor's bearer token (sign_in.py's `SessionToken`)."""
 
     __tablename__ = "contractor_sessions"
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     contractor_id: Mapped[str] = mapped_column(ForeignKey("contractors.contractor_id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ContractGrant(Base):

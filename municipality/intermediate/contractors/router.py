@@ -1,5 +1,6 @@
 """HTTP: contractor accounts (operator or staff administrator), contract grants (a department's
-staff, on an approval; the chief sees the accesses), and the contractor's one read-only endpoint."""
+staff, on an approval; the chief sees the accesses), the contractor's sign-in and own password, and
+its one read-only endpoint."""
 
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from municipality.intermediate.contractors.schemas import (
 )
 from municipality.intermediate.contractors.service import (
     authenticate_contractor,
+    change_contractor_password,
     contractor_log_in,
     contractor_log_out,
     create_contractor,
@@ -28,8 +30,9 @@ from municipality.intermediate.contractors.service import (
     grant_contract,
     read_as_contractor,
 )
+from municipality.intermediate.sign_in import LoginPolicy
 from municipality.intermediate.staff.router import CurrentStaff, StaffAdministrator
-from municipality.intermediate.staff.service import LoginPolicy
+from municipality.intermediate.staff.schemas import PasswordChangeIn
 from municipality.intermediate.views.schemas import CopiesView
 from services.app import DbSession, RuntimeDep, bearer_token, settings_of
 
@@ -53,9 +56,17 @@ async def post_contractor(
 
 @router.post("/contractor/sessions", response_model=ContractorSessionOut, status_code=status.HTTP_201_CREATED)
 async def post_contractor_session(body: ContractorLoginIn, runtime: RuntimeDep) -> ContractorSessionOut:
-    """Sign in as a contractor: a token for `POST /contractor/copies` only, as short-lived as staff's."""
-    lifetime = LoginPolicy.of(settings_of(runtime, IntermediateSettings)).session_lifetime
-    return await contractor_log_in(runtime.database, lifetime, body)
+    """Sign in as a contractor: a token for `POST /contractor/copies` only, as short-lived as staff's,
+    and the same lockout after wrong passwords."""
+    return await contractor_log_in(runtime.database, LoginPolicy.of(settings_of(runtime, IntermediateSettings)), body)
+
+
+@router.post("/contractor/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def post_contractor_password(body: PasswordChangeIn, request: Request, runtime: RuntimeDep) -> Response:
+    """Change the contractor's own password, as staff do: this session goes on, the others end."""
+    policy = LoginPolicy.of(settings_of(runtime, IntermediateSettings))
+    await change_contractor_password(runtime.database, policy, bearer_token(request), body)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/contractor/sessions/current", status_code=status.HTTP_204_NO_CONTENT)

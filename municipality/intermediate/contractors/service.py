@@ -1,22 +1,20 @@
 """SCM contractors (委託): a department lets a contractor read some items of some persons for a
 term, on its 課長's approval (rule 6), through one read-only endpoint, never in bulk.
 
-A contractor signs in with an argon2id password for a short session of which only the SHA-256
-is stored, as staff do (though without staff's lockout after wrong passwords), but in tables of
-its own, so a contractor token is no staff token. Each read, allowed
-or refused, is a staff access log entry (rule 5) under `contractor:<id>`, with the granting
-department and the grant's purpose, so the department's chief sees it with the rest of the log.
+A contractor signs in as staff do (sign_in.py: an argon2id password, the same lockout after wrong
+passwords, a short session of which only the SHA-256 is stored), but in tables of its own, so a
+contractor token is no staff token. There is no reset by an administrator yet: a locked contractor
+waits for the lock to end. Each read, allowed or refused, is a staff access log entry (rule 5)
+under `contractor:<id>`, with the granting department and the grant's purpose, so the department's
+chief sees it with the rest of the log.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import secrets
-from datetime import date, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,35 +31,51 @@ from municipality.intermediate.contractors.schemas import (
     ContractorSessionOut,
 )
 from municipality.intermediate.copies.service import latest_copies
+from municipality.intermediate.sign_in import (
+    AccountKind,
+    LoginPolicy,
+    change_own_password,
+    generated_password,
+    hash_password,
+    sign_in,
+    sign_out,
+    signed_in,
+)
 from municipality.intermediate.staff.models import StaffMember
-from municipality.intermediate.staff.service import PASSWORD_HASH
+from municipality.intermediate.staff.schemas import PasswordChangeIn
 from municipality.intermediate.views.schemas import CopiesView, ViewedItem
 from municipality.intermediate.views.service import check_view_role
 from services.app import Runtime
 from services.db import Database, utc_now
-from services.problems import Conflict, Forbidden, NotFound, Unauthenticated
+from services.problems import Conflict, Forbidden, NotFound
 from services.rbac import RoleGrants
 
 CONTRACTOR_VIEW = "copies.contractor_view"  # the access log's procedure_code for a contractor's read
 STAFF_ID_PREFIX = "contractor:"  # how the access log names a contractor, apart from staff ids
 TERM_ZONE = ZoneInfo("Asia/Tokyo")  # a contract's dates are dates in Japan
 NO_GRANT = "-"  # the access log's department for a contractor that holds no grant at all
+CONTRACTORS = AccountKind(
+    label="contractor",
+    account=Contractor,
+    account_id=Contractor.contractor_id,
+    session=ContractorSession,
+    session_owner=ContractorSession.contractor_id,
+    unlock="Wait until locked_until.",
+)
 
 
 def contractor_log_id(contractor_id: str) -> str:
     return STAFF_ID_PREFIX + contractor_id
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def create_contractor(session: AsyncSession, body: ContractorIn, *, created_by: str) -> ContractorCreated:
-    generated = None if body.password is not None else secrets.token_urlsafe(15)
+    generated = None if body.password is not None else generated_password()
     contractor = Contractor(
         contractor_id=body.contractor_id,
         company=body.company,
-        password_hash=await asyncio.to_thread(PASSWORD_HASH.hash, body.password or generated or ""),
+        password_hash=await hash_password(body.password or generated or ""),
+        failed_logins=0,
+        locked_until=None,
         created_at=utc_now(),
         created_by=created_by,
     )
@@ -79,50 +93,27 @@ async def create_contractor(session: AsyncSession, body: ContractorIn, *, create
 
 
 async def contractor_log_in(
-    database: Database, lifetime: timedelta, credentials: ContractorLoginIn
+    database: Database, policy: LoginPolicy, credentials: ContractorLoginIn
 ) -> ContractorSessionOut:
-    """A session for the right password; an unknown id and a wrong password get the same answer."""
-    failed = Unauthenticated("contractor_login_failed", "The contractor id or the password is wrong.")
-    async with database.sessions() as session:
-        contractor = await session.get(Contractor, credentials.contractor_id)
-        if contractor is None:
-            await asyncio.to_thread(PASSWORD_HASH.hash, credentials.password)  # as much work as a real check
-            raise failed
-        if not await asyncio.to_thread(PASSWORD_HASH.verify, credentials.password, contractor.password_hash):
-            raise failed
-        token = secrets.token_urlsafe(32)
-        now = utc_now()
-        session.add(
-            ContractorSession(
-                token_hash=_digest(token),
-                contractor_id=contractor.contractor_id,
-                created_at=now,
-                expires_at=now + lifetime,
-            )
-        )
-        await session.commit()
+    """A session for the right password of an unlocked account (sign_in.py)."""
+    opened = await sign_in(database, CONTRACTORS, policy, credentials.contractor_id, credentials.password)
     return ContractorSessionOut(
-        token=token,
-        expires_at=now + lifetime,
-        contractor_id=contractor.contractor_id,
-        company=contractor.company,
+        token=opened.token,
+        expires_at=opened.expires_at,
+        contractor_id=opened.account.contractor_id,
+        company=opened.account.company,
     )
 
 
+async def change_contractor_password(
+    database: Database, policy: LoginPolicy, token: str, body: PasswordChangeIn
+) -> None:
+    """A signed-in contractor sets its own password: its other sessions end (sign_in.py)."""
+    await change_own_password(database, CONTRACTORS, policy, token, body.current_password, body.new_password)
+
+
 async def authenticate_contractor(session: AsyncSession, token: str) -> Contractor:
-    row = (
-        await session.execute(
-            select(ContractorSession, Contractor)
-            .join(Contractor, ContractorSession.contractor_id == Contractor.contractor_id)
-            .where(ContractorSession.token_hash == _digest(token))
-        )
-    ).one_or_none()
-    if row is None:
-        raise Unauthenticated("contractor_token_invalid", "The contractor token is not valid.")
-    contractor_session, contractor = row
-    if contractor_session.expires_at <= utc_now():
-        raise Unauthenticated("contractor_token_expired", "The contractor session has expired: log in again.")
-    return contractor
+    return (await signed_in(session, CONTRACTORS, token)).account
 
 
 async def grant_contract(
@@ -166,7 +157,7 @@ async def grant_contract(
 
 async def contractor_log_out(session: AsyncSession, token: str) -> None:
     """End the session; the token is refused from now on."""
-    await session.execute(delete(ContractorSession).where(ContractorSession.token_hash == _digest(token)))
+    await sign_out(session, CONTRACTORS, token)
 
 
 async def department_grants(session: AsyncSession, staff: StaffMember) -> list[ContractGrant]:

@@ -9,9 +9,14 @@ own to the requester's registered key; in a batch a person this server does not 
 problem of their own while the others are answered. A single query is a batch of one.
 
 Every answer and refusal is in the city's own provision record (TKM) before it leaves.
+
+JTK (`self_information/`) answers My Portal the same way, narrowed by its `Answering`: only My
+Portal, only under 自己情報提供.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +44,27 @@ from services.sealing import seal_json
 from services.signing import RegisteredKey
 
 
+@dataclass(frozen=True)
+class Answering:
+    """Whom a function answers, and under what: TKY any registered institution under any procedure
+    its catalogue provides items for; JTK only My Portal (kind `portal`), only under 自己情報提供."""
+
+    requester_kind: str | None = None
+    procedure: str | None = None
+
+
+TKY = Answering()
+
+
 async def answer_provision(
-    session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: ProvisionRequest
+    session: AsyncSession,
+    runtime: Runtime,
+    catalogue: ItemCatalogue,
+    request: ProvisionRequest,
+    answering: Answering = TKY,
 ) -> SealedAnswer:
-    batch = BatchProvisionRequest(
+    # A batch of one, built from a request validated at the boundary (JTK's names a portal key).
+    batch = BatchProvisionRequest.model_construct(
         requester_code=request.requester_code,
         requester_key_id=request.requester_key_id,
         procedure_code=request.procedure_code,
@@ -51,7 +73,7 @@ async def answer_provision(
         whitelist_version=request.whitelist_version,
         persons=[ForwardedPerson(query_id=request.query_id, provider_symbol=request.provider_symbol)],
     )
-    [answer] = await _answer_each(session, runtime, catalogue, batch)
+    [answer] = await _answer_each(session, runtime, catalogue, batch, answering)
     if isinstance(answer, DomainError):
         raise answer
     return SealedAnswer(ciphertext=answer)
@@ -60,7 +82,7 @@ async def answer_provision(
 async def answer_provisions(
     session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: BatchProvisionRequest
 ) -> BatchSealedAnswer:
-    answers = await _answer_each(session, runtime, catalogue, request)
+    answers = await _answer_each(session, runtime, catalogue, request, TKY)
     return BatchSealedAnswer(
         answers=[
             PersonAnswer(query_id=person.query_id, problem=answer.to_problem("/provisions/batch"))
@@ -88,14 +110,27 @@ def check_items_provided(catalogue: ItemCatalogue, request: BatchProvisionReques
         )
 
 
+def _check_procedure(answering: Answering, request: BatchProvisionRequest) -> None:
+    if answering.procedure is not None and request.procedure_code != answering.procedure:
+        raise Forbidden(
+            "procedure_not_answered_here",
+            f"This function answers only {answering.procedure}, not {request.procedure_code}.",
+        )
+
+
 async def _answer_each(
-    session: AsyncSession, runtime: Runtime, catalogue: ItemCatalogue, request: BatchProvisionRequest
+    session: AsyncSession,
+    runtime: Runtime,
+    catalogue: ItemCatalogue,
+    request: BatchProvisionRequest,
+    answering: Answering,
 ) -> list[str | DomainError]:
     """Each person's sealed answer or refusal, in order, recorded (one commit) before it is returned.
     A refusal of the whole request is recorded for every person and raised."""
     try:
+        _check_procedure(answering, request)
         check_items_provided(catalogue, request)
-        requester = await _requester_key(runtime, request)
+        requester = await _requester_key(runtime, request, answering)
     except DomainError as whole:
         await record_city_provisions(
             runtime,
@@ -121,10 +156,14 @@ async def _answer_each(
     return answers
 
 
-async def _requester_key(runtime: Runtime, request: BatchProvisionRequest) -> RegisteredKey:
+async def _requester_key(runtime: Runtime, request: BatchProvisionRequest, answering: Answering) -> RegisteredKey:
     requester = await runtime.directory.resolve(request.requester_key_id)
-    if requester is None or requester.institution_code != request.requester_code:
-        raise NotFound("unknown_requester", f"{request.requester_code} has no such registered intermediate server key.")
+    if (
+        requester is None
+        or requester.institution_code != request.requester_code
+        or answering.requester_kind not in (None, requester.institution_kind)
+    ):
+        raise NotFound("unknown_requester", f"{request.requester_code} has no such registered key.")
     return requester
 
 

@@ -1,15 +1,17 @@
-"""HTTP: staff accounts (made by the operator or a staff administrator), sign-in and sign-out,
-and the dependencies other routers use to know which staff member is calling."""
+"""HTTP: staff accounts (made by the operator or a staff administrator), sign-in and sign-out, a
+member's own password, and the dependencies other routers use to know which staff member is calling."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from municipality.intermediate.config import IntermediateSettings
+from municipality.intermediate.sign_in import LoginPolicy
 from municipality.intermediate.staff.models import StaffMember
 from municipality.intermediate.staff.schemas import (
     CurrentSessionOut,
     LoginIn,
+    PasswordChangeIn,
     PasswordReset,
     PasswordResetIn,
     SessionOut,
@@ -19,8 +21,8 @@ from municipality.intermediate.staff.schemas import (
 )
 from municipality.intermediate.staff.service import (
     OPERATOR,
-    LoginPolicy,
     authenticate_staff,
+    change_password,
     create_staff_account,
     current_session,
     log_in,
@@ -69,6 +71,15 @@ async def put_staff_password(
 ) -> PasswordReset:
     """Set a new password (generated when none is given): unlocks the account, ends its sessions."""
     return await reset_password(session, staff_id, body)
+
+
+@router.post("/staff/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def post_own_password(body: PasswordChangeIn, request: Request, runtime: RuntimeDep) -> Response:
+    """Change one's own password, giving the current one: this session goes on, the member's other
+    sessions end. A wrong current password counts towards the lockout, as at sign-in."""
+    policy = LoginPolicy.of(settings_of(runtime, IntermediateSettings))
+    await change_password(runtime.database, policy, bearer_token(request), body)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/staff/sessions", response_model=SessionOut, status_code=status.HTTP_201_CREATED)

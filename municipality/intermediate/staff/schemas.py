@@ -42,6 +42,13 @@ class PasswordReset(BaseModel):
     initial_password: str | None
 
 
+class PasswordChangeIn(BaseModel):
+    """One's own new password, given with the current one (a session alone does not change it)."""
+
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: NewPassword
+
+
 class LoginIn(BaseModel):
     staff_id: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=128)]

@@ -183,8 +183,11 @@ async def test_staff_endpoints_refuse_a_contractor_token(linkage: Linkage) -> No
         )
     export = await call(linkage, "POST", "/exports", bearer(token), {"approval_id": 1})
     query = await linkage.staff_query(CITY, token, here)
+    password = await call(
+        linkage, "POST", "/staff/me/password", bearer(token), {"current_password": PASSWORD, "new_password": PASSWORD}
+    )
 
-    for response in (view, export, query):
+    for response in (view, export, query, password):
         assert (response.status_code, response.json()["code"]) == (401, "staff_token_invalid")
 
 

@@ -1,13 +1,16 @@
 """SCM staff accounts and sessions: an account has a department and a title and signs in with a
 password kept only as an argon2 hash; a session token lasts a short while; wrong passwords in a
-row lock the account; sign-in does not tell which staff ids exist."""
+row lock the account; sign-in does not tell which staff ids exist; a member changes their own
+password with the current one."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from municipality.intermediate.staff.models import StaffMember, StaffSession
@@ -16,6 +19,7 @@ from tests.unit.linkage_fixture import HIGASHIMURAYAMA, STAFF_PASSWORD, Linkage,
 
 CITY = HIGASHIMURAYAMA
 WRONG = "not-the-password-at-all"
+NEW = "a-password-of-my-own"
 
 
 async def get(linkage: Linkage, path: str, token: str) -> httpx.Response:
@@ -38,6 +42,12 @@ async def time_passes(linkage: Linkage, model: type[StaffMember] | type[StaffSes
     async with linkage.database(CITY.intermediate_host).sessions() as session:
         await session.execute(update(model).values(**values))
         await session.commit()
+
+
+async def change_password(linkage: Linkage, token: str | None, current: str, new: str) -> httpx.Response:
+    body = {"current_password": current, "new_password": new}
+    async with linkage.network.client_for(CITY.intermediate_host) as client:
+        return await client.post("/staff/me/password", json=body, headers=bearer(token) if token else {})
 
 
 def codes_of(responses: list[httpx.Response]) -> list[tuple[int, str]]:
@@ -202,3 +212,86 @@ async def test_a_password_reset_unlocks_the_account_and_ends_its_sessions(linkag
     assert (await get(linkage, "/staff/sessions/current", old_session)).json()["code"] == "staff_token_invalid"
     assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 401  # the old password is gone
     assert (await linkage.log_in(CITY, "kosodate-001", "a-brand-new-password")).status_code == 201
+
+
+async def test_a_lock_is_logged_for_the_operator(linkage: Linkage, caplog: pytest.LogCaptureFixture) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    with caplog.at_level(logging.WARNING, logger="municipality.intermediate.sign_in"):
+        for _ in range(5):
+            await linkage.log_in(CITY, "kosodate-001", WRONG)
+
+    [record] = [r for r in caplog.records if r.name == "municipality.intermediate.sign_in"]
+    assert record.getMessage().startswith("staff account kosodate-001 locked until ")
+    assert WRONG not in caplog.text
+
+
+async def test_a_member_changes_their_own_password_and_their_other_sessions_end(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    other = (await linkage.log_in(CITY, "kosodate-001")).json()["token"]
+
+    response = await change_password(linkage, token, STAFF_PASSWORD, NEW)
+
+    assert response.status_code == 204, response.text
+    assert (await get(linkage, "/staff/sessions/current", token)).status_code == 200  # this session goes on
+    assert (await get(linkage, "/staff/sessions/current", other)).json()["code"] == "staff_token_invalid"
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 401  # the old password is gone
+    assert (await linkage.log_in(CITY, "kosodate-001", NEW)).status_code == 201
+    assert NEW not in await stored_text(linkage.database(CITY.intermediate_host))
+
+
+async def test_a_wrong_current_password_is_refused_and_changes_nothing(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    other = (await linkage.log_in(CITY, "kosodate-001")).json()["token"]
+
+    response = await change_password(linkage, token, WRONG, NEW)
+
+    assert (response.status_code, response.json()["code"]) == (403, "staff_password_wrong")
+    assert (await get(linkage, "/staff/sessions/current", other)).status_code == 200
+    assert (await linkage.log_in(CITY, "kosodate-001", NEW)).status_code == 401
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 201
+
+
+async def test_wrong_current_passwords_count_towards_the_lockout_with_wrong_sign_ins(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    for _ in range(3):
+        await linkage.log_in(CITY, "kosodate-001", WRONG)
+
+    wrong = [await change_password(linkage, token, WRONG, NEW) for _ in range(2)]
+    right = await change_password(linkage, token, STAFF_PASSWORD, NEW)
+    sign_in = await linkage.log_in(CITY, "kosodate-001")
+
+    assert codes_of(wrong) == [(403, "staff_password_wrong"), (403, "staff_locked")]
+    assert codes_of([right, sign_in]) == [(403, "staff_locked")] * 2
+    assert (await get(linkage, "/staff/sessions/current", token)).status_code == 200  # the lock stops guessing only
+
+
+async def test_a_password_change_resets_the_count_of_wrong_passwords(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    first = [await linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(4)]
+
+    changed = await change_password(linkage, token, STAFF_PASSWORD, NEW)
+    second = [await linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(4)]
+
+    assert changed.status_code == 204, changed.text
+    assert codes_of(first + second) == [(401, "staff_login_failed")] * 8
+
+
+async def test_a_new_password_shorter_than_twelve_characters_is_refused_on_change(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+
+    response = await change_password(linkage, token, STAFF_PASSWORD, "short-pass1")
+
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 201
+
+
+async def test_a_password_change_needs_a_session_that_has_not_expired(linkage: Linkage) -> None:
+    token = await linkage.staff_token(CITY, "kosodate-001", "子育て支援課")
+    await time_passes(linkage, StaffSession, expires_at=utc_now() - timedelta(seconds=1))
+
+    expired = await change_password(linkage, token, STAFF_PASSWORD, NEW)
+    anonymous = await change_password(linkage, None, STAFF_PASSWORD, NEW)
+
+    assert codes_of([expired, anonymous]) == [(401, "staff_token_expired"), (401, "bearer_token_missing")]
+    assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 201
