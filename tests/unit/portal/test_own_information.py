@@ -11,36 +11,25 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
-from functools import partial
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from jlis.app import create_app as create_jlis
-from jlis.config import JlisSettings
-from portal.app import create_app as create_portal
-from portal.config import PortalSettings
 from portal.sessions.models import PortalSession
-from tests.support import in_process_network, settings_kwargs
 from tests.unit.linkage_fixture import (
     BROKER,
     HIGASHIMURAYAMA,
     INCOME_ITEMS,
-    JLIS,
     KODAIRA,
     OPERATOR,
     Linkage,
     Mover,
-    _enrol_cities,
-    _factories,
     stored_text,
 )
+from tests.unit.portal.portal_fixture import PORTAL, login
 
-PORTAL = "portal.test"
 SELF_INFORMATION = "self_information.provision"
 DISCLOSABLE = {
     "tax.taxable_income",
@@ -51,47 +40,6 @@ DISCLOSABLE = {
     "child_allowance.payment",
     "nhi.enrollment",
 }
-
-
-@pytest.fixture
-async def network(
-    tmp_path: Path, linkage_database_urls: dict[str, str], database_url_factory: Callable[[str], str]
-) -> AsyncIterator[Linkage]:
-    """The linkage network with My Portal, enrolled at the broker as the operator enrols it, and
-    J-LIS's test login on for the resident's login."""
-    factories = _factories(tmp_path, linkage_database_urls)
-    jlis = JlisSettings(**settings_kwargs(tmp_path / JLIS, linkage_database_urls[JLIS]), test_login_enabled=True)
-    factories[JLIS] = partial(create_jlis, jlis)
-    portal = PortalSettings(**settings_kwargs(tmp_path / PORTAL, database_url_factory("portal")))
-    factories[PORTAL] = partial(create_portal, portal.model_copy(update={"broker_url": f"http://{BROKER}"}))
-    async with in_process_network(factories) as running:
-        await _enrol_cities(running)
-        keys = running.runtime(PORTAL).keys
-        entry = {
-            "code": "portal",
-            "name": "マイナポータル",
-            "kind": "portal",
-            "components": [
-                {
-                    "component": "portal",
-                    "base_url": f"http://{PORTAL}",
-                    "signing_public_key": keys.signing_public_b64(),
-                    "encryption_public_key": keys.encryption_public_b64(),
-                }
-            ],
-        }
-        async with running.client_for(BROKER) as broker:
-            response = await broker.post("/registry/institutions", json=entry, headers=OPERATOR)
-        assert response.status_code == 200, response.text
-        yield Linkage(running)
-
-
-async def login(linkage: Linkage, individual_number: str) -> dict[str, str]:
-    async with linkage.network.client_for(JLIS) as jlis, linkage.network.client_for(PORTAL) as portal:
-        assertion = (await jlis.post("/test-logins", json={"individual_number": individual_number})).json()
-        session = await portal.post("/api/session", json={"assertion": assertion["assertion"]})
-    assert session.status_code == 201, session.text
-    return {"Authorization": f"Bearer {session.json()['session_token']}"}
 
 
 async def own_information(linkage: Linkage, session: dict[str, str], institution: str) -> httpx.Response:
@@ -117,11 +65,11 @@ async def portal_symbol(linkage: Linkage) -> str:
     return symbol
 
 
-async def test_resident_sees_the_copies_a_city_holds_about_them_with_their_dates(network: Linkage) -> None:
-    mover = await network.move_resident()
-    session = await login(network, mover.individual_number)
+async def test_resident_sees_the_copies_a_city_holds_about_them_with_their_dates(linkage: Linkage) -> None:
+    mover = await linkage.move_resident()
+    session = await login(linkage, mover.individual_number)
 
-    response = await own_information(network, session, KODAIRA.code)
+    response = await own_information(linkage, session, KODAIRA.code)
 
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -132,20 +80,20 @@ async def test_resident_sees_the_copies_a_city_holds_about_them_with_their_dates
         "tax.income_levy": (str(mover.tax_year), mover.income_levy),
     }
     assert items["tax.taxable_income"]["name"] == "総所得金額等（地方税関係情報）"
-    assert items["tax.taxable_income"]["as_of"] == await held_as_of(network, mover, "tax.taxable_income")
+    assert items["tax.taxable_income"]["as_of"] == await held_as_of(linkage, mover, "tax.taxable_income")
     # Every disclosable item is either shown or named as not held: nothing is silently left out.
     assert set(items) | {item["code"] for item in answer["missing_items"]} == DISCLOSABLE
     assert set(items).isdisjoint(item["code"] for item in answer["missing_items"])
 
 
 async def test_own_information_request_is_in_the_residents_records_and_the_citys_but_not_the_staff_log(
-    network: Linkage,
+    linkage: Linkage,
 ) -> None:
-    mover = await network.move_resident()
-    session = await login(network, mover.individual_number)
-    query_id = (await own_information(network, session, KODAIRA.code)).json()["query_id"]
+    mover = await linkage.move_resident()
+    session = await login(linkage, mover.individual_number)
+    query_id = (await own_information(linkage, session, KODAIRA.code)).json()["query_id"]
 
-    async with network.network.client_for(PORTAL) as portal:
+    async with linkage.network.client_for(PORTAL) as portal:
         records = (await portal.get("/api/me/provision-records", headers=session)).json()["records"]
         proof = (await portal.get(f"/api/me/provision-records/{query_id}/proof", headers=session)).json()
     [record] = [r for r in records if r["query_id"] == query_id]
@@ -156,7 +104,7 @@ async def test_own_information_request_is_in_the_residents_records_and_the_citys
     assert (record["outcome"], record["outcome_code"]) == ("provided", "provided")
     assert (proof["verified"], proof["problem"]) == (True, None)
 
-    async with network.network.client_for(KODAIRA.intermediate_host) as kodaira:
+    async with linkage.network.client_for(KODAIRA.intermediate_host) as kodaira:
         response = await kodaira.get("/provision-records", params={"direction": "provided"}, headers=OPERATOR)
     [city_record] = response.json()
     assert city_record["query_id"] == query_id
@@ -164,35 +112,35 @@ async def test_own_information_request_is_in_the_residents_records_and_the_citys
     assert city_record["address_number"] == mover.address_numbers["kodaira"]
     assert city_record["whitelist_row"] == "R016"
     assert set(INCOME_ITEMS) <= set(city_record["provided_items"])
-    assert (await network.access_log(KODAIRA))["entries"] == []  # no staff member read anything
+    assert (await linkage.access_log(KODAIRA))["entries"] == []  # no staff member read anything
 
 
 async def test_broker_keeps_and_logs_nothing_of_the_answer_and_keeps_each_symbol_to_its_side(
-    network: Linkage, caplog: pytest.LogCaptureFixture
+    linkage: Linkage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mover = await network.move_resident()
-    session = await login(network, mover.individual_number)
+    mover = await linkage.move_resident()
+    session = await login(linkage, mover.individual_number)
     forwarded: list[str] = []
-    network.network.transport.apps[KODAIRA.intermediate_host] = RequestRecorder(
-        network.network.apps[KODAIRA.intermediate_host], forwarded
+    linkage.network.transport.apps[KODAIRA.intermediate_host] = RequestRecorder(
+        linkage.network.apps[KODAIRA.intermediate_host], forwarded
     )
 
     with caplog.at_level(logging.DEBUG):
-        response = await own_information(network, session, KODAIRA.code)
+        response = await own_information(linkage, session, KODAIRA.code)
 
     assert response.status_code == 200, response.text
     assert str(mover.taxable_income) in response.text  # the resident saw it: it crossed the broker
     assert "/queries" in caplog.text, "the scan must see the calls through the broker"
-    broker_data = await stored_text(network.database(BROKER))
+    broker_data = await stored_text(linkage.database(BROKER))
     for content in (mover.taxable_income, mover.income_levy, mover.individual_number):
         assert str(content) not in broker_data
         assert str(content) not in caplog.text
     # 小平市 learns its own symbol for the person, never the portal's; the portal never 小平市's.
     [request] = [body for body in forwarded if SELF_INFORMATION in body]
-    assert json.loads(request)["provider_symbol"] == await network.symbol_held_by(
+    assert json.loads(request)["provider_symbol"] == await linkage.symbol_held_by(
         KODAIRA, mover.address_numbers["kodaira"]
     )
-    assert await portal_symbol(network) not in request
+    assert await portal_symbol(linkage) not in request
     assert json.loads(request)["provider_symbol"] not in response.text
 
 
@@ -208,25 +156,25 @@ class RequestRecorder(httpx.ASGITransport):
         return await super().handle_async_request(request)
 
 
-async def test_broker_refuses_own_information_to_anyone_but_my_portal_and_records_it(network: Linkage) -> None:
-    mover = await network.move_resident()
-    city_symbol = await network.symbol_held_by(HIGASHIMURAYAMA, mover.address_numbers["higashimurayama"])
+async def test_broker_refuses_own_information_to_anyone_but_my_portal_and_records_it(linkage: Linkage) -> None:
+    mover = await linkage.move_resident()
+    city_symbol = await linkage.symbol_held_by(HIGASHIMURAYAMA, mover.address_numbers["higashimurayama"])
     ask = {
         "requester_symbol": city_symbol,
         "procedure_code": SELF_INFORMATION,
         "provider_code": KODAIRA.code,
         "item_codes": INCOME_ITEMS,
     }
-    async with network.network.client_for(BROKER, signed_as=HIGASHIMURAYAMA.intermediate_host) as city:
+    async with linkage.network.client_for(BROKER, signed_as=HIGASHIMURAYAMA.intermediate_host) as city:
         response = await city.post("/queries", json=ask)
 
     assert (response.status_code, response.json()["code"]) == (403, "not_on_whitelist")
-    [record] = [r for r in await network.provision_records() if r["procedure_code"] == SELF_INFORMATION]
+    [record] = [r for r in await linkage.provision_records() if r["procedure_code"] == SELF_INFORMATION]
     assert (record["requester_code"], record["outcome"]) == (HIGASHIMURAYAMA.code, "refused")
 
     # My Portal may ask for nothing else, and never in a batch.
     invented = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(32))
-    async with network.network.client_for(BROKER, signed_as=PORTAL) as portal:
+    async with linkage.network.client_for(BROKER, signed_as=PORTAL) as portal:
         other = await portal.post(
             "/queries", json={**ask, "requester_symbol": invented, "procedure_code": "child_allowance.certification"}
         )
@@ -238,19 +186,19 @@ async def test_broker_refuses_own_information_to_anyone_but_my_portal_and_record
     assert (batch.status_code, batch.json()["code"]) == (403, "caller_not_permitted")
 
 
-async def test_city_answers_its_jtk_only_for_my_portal_and_only_under_self_information(network: Linkage) -> None:
-    mover = await network.move_resident()
+async def test_city_answers_its_jtk_only_for_my_portal_and_only_under_self_information(linkage: Linkage) -> None:
+    mover = await linkage.move_resident()
     forwarded = {
         "query_id": secrets.token_hex(16),
         "requester_code": "portal",
         "requester_key_id": "portal.portal",
-        "provider_symbol": await network.symbol_held_by(KODAIRA, mover.address_numbers["kodaira"]),
+        "provider_symbol": await linkage.symbol_held_by(KODAIRA, mover.address_numbers["kodaira"]),
         "procedure_code": "child_allowance.certification",
         "item_codes": INCOME_ITEMS,
         "whitelist_row": "R001",
         "whitelist_version": "2026-10-01",
     }
-    async with network.network.client_for(KODAIRA.intermediate_host, signed_as=BROKER) as broker:
+    async with linkage.network.client_for(KODAIRA.intermediate_host, signed_as=BROKER) as broker:
         other_procedure = await broker.post("/self-information", json=forwarded)
         other_requester = await broker.post(
             "/self-information",
@@ -260,30 +208,30 @@ async def test_city_answers_its_jtk_only_for_my_portal_and_only_under_self_infor
         intermediate_key = await broker.post(
             "/self-information", json={**forwarded, "requester_key_id": HIGASHIMURAYAMA.intermediate_key_id}
         )
-    async with network.network.client_for(KODAIRA.intermediate_host, signed_as=PORTAL) as portal:
+    async with linkage.network.client_for(KODAIRA.intermediate_host, signed_as=PORTAL) as portal:
         not_the_broker = await portal.post("/self-information", json={**forwarded, "procedure_code": SELF_INFORMATION})
 
     assert (other_procedure.status_code, other_procedure.json()["code"]) == (403, "procedure_not_answered_here")
     assert (other_requester.status_code, other_requester.json()["code"]) == (404, "unknown_requester")
     assert intermediate_key.status_code == 422
     assert (not_the_broker.status_code, not_the_broker.json()["code"]) == (403, "caller_not_permitted")
-    async with network.network.client_for(KODAIRA.intermediate_host) as kodaira:
+    async with linkage.network.client_for(KODAIRA.intermediate_host) as kodaira:
         records = (await kodaira.get("/provision-records", headers=OPERATOR)).json()
     assert sorted(r["outcome_code"] for r in records) == ["procedure_not_answered_here", "unknown_requester"]
     assert all(r["provided_items"] == [] for r in records)
 
 
 async def test_portal_answers_problems_for_no_session_an_unknown_city_and_a_city_that_is_down(
-    network: Linkage,
+    linkage: Linkage,
 ) -> None:
-    mover = await network.move_resident()
-    session = await login(network, mover.individual_number)
+    mover = await linkage.move_resident()
+    session = await login(linkage, mover.individual_number)
 
-    anonymous = await own_information(network, {}, KODAIRA.code)
-    unknown = await own_information(network, session, "131016")  # 千代田区: not on this network
-    malformed = await own_information(network, session, "13211")
-    network.take_down(KODAIRA.intermediate_host)
-    down = await own_information(network, session, KODAIRA.code)
+    anonymous = await own_information(linkage, {}, KODAIRA.code)
+    unknown = await own_information(linkage, session, "131016")  # 千代田区: not on this linkage
+    malformed = await own_information(linkage, session, "13211")
+    linkage.take_down(KODAIRA.intermediate_host)
+    down = await own_information(linkage, session, KODAIRA.code)
 
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "bearer_token_missing")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_provider")

@@ -4,56 +4,19 @@ database afterwards does not, and the resident is told so."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
-from jlis.app import create_app as create_jlis
-from jlis.config import JlisSettings
-from portal.app import create_app as create_portal
-from portal.config import PortalSettings
-from tests.support import in_process_network, settings_kwargs
 from tests.unit.linkage_fixture import (
     BROKER,
     HIGASHIMURAYAMA,
-    JLIS,
     KODAIRA,
     Linkage,
-    _enrol_cities,
-    _factories,
     synthetic_resident,
 )
-
-PORTAL = "portal.test"
-
-
-@pytest.fixture
-async def linkage_with_portal(
-    tmp_path: Path, linkage_database_urls: dict[str, str], database_url_factory: Callable[[str], str]
-) -> AsyncIterator[Linkage]:
-    """The linkage network with My Portal, and J-LIS's test login on for the resident's login."""
-    factories = _factories(tmp_path, linkage_database_urls)
-    jlis = JlisSettings(**settings_kwargs(tmp_path / JLIS, linkage_database_urls[JLIS]), test_login_enabled=True)
-    factories[JLIS] = partial(create_jlis, jlis)
-    portal = PortalSettings(**settings_kwargs(tmp_path / PORTAL, database_url_factory("portal")))
-    factories[PORTAL] = partial(create_portal, portal.model_copy(update={"broker_url": f"http://{BROKER}"}))
-    async with in_process_network(factories) as network:
-        await _enrol_cities(network)
-        yield Linkage(network)
-
-
-async def login(linkage: Linkage, individual_number: str) -> dict[str, str]:
-    network = linkage.network
-    async with network.client_for(JLIS) as jlis, network.client_for(PORTAL) as portal:
-        assertion = (await jlis.post("/test-logins", json={"individual_number": individual_number})).json()
-        session = await portal.post("/api/session", json={"assertion": assertion["assertion"]})
-    assert session.status_code == 201, session.text
-    return {"Authorization": f"Bearer {session.json()['session_token']}"}
+from tests.unit.portal.portal_fixture import PORTAL, login
 
 
 async def proof_of(linkage: Linkage, session: dict[str, str], query_id: str) -> httpx.Response:
@@ -71,9 +34,9 @@ async def provided_query(linkage: Linkage) -> tuple[str, str]:
 
 
 async def test_residents_record_verifies_until_it_is_edited_in_the_brokers_database(
-    linkage_with_portal: Linkage,
+    linkage: Linkage,
 ) -> None:
-    linkage = linkage_with_portal
+    linkage = linkage
     number, query_id = await provided_query(linkage)
     session = await login(linkage, number)
     async with linkage.network.client_for(PORTAL) as portal:
@@ -103,9 +66,9 @@ async def test_residents_record_verifies_until_it_is_edited_in_the_brokers_datab
 
 
 async def test_resident_gets_no_proof_of_anothers_record_and_none_without_a_session(
-    linkage_with_portal: Linkage,
+    linkage: Linkage,
 ) -> None:
-    linkage = linkage_with_portal
+    linkage = linkage
     _number, query_id = await provided_query(linkage)
     registered = await linkage.register_residents(KODAIRA, [synthetic_resident(7, KODAIRA)])
     [stranger] = registered.json()["residents"]
