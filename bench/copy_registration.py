@@ -122,7 +122,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.copy_registration")
     parser.add_argument("--copies", type=int, default=150_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3, help="baseline and first registration, alternated")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="baseline and first registration, alternated; the medians count"
+    )
     args = parser.parse_args()
     var_dir = ROOT / "var" / "bench" / "copy_registration"
     shutil.rmtree(var_dir, ignore_errors=True)

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import repeat
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from municipality.intermediate.copies.catalogue import CheckedCopy, ItemCatalogue, RowReport, check_rows
+from municipality.intermediate.copies.catalogue import CheckedBatch, ItemCatalogue, RowReport, check_rows
 from municipality.intermediate.copies.catalogue import load_item_catalogue as load_item_catalogue  # for app.py
 from municipality.intermediate.copies.models import Copy, CopyBatch, CopyRevision, ItemRefresh
 from services.db import utc_now
@@ -87,7 +87,7 @@ async def register_copies(
     now = utc_now()
     batch = CopyBatch(
         source=source,
-        item_codes=sorted({c[1] for c in checked}),
+        item_codes=sorted(checked.items),
         rows_received=len(rows),
         inserted=0,
         updated=0,
@@ -119,32 +119,43 @@ def _rejected(report: RowReport, rows: int) -> CopyBatchRejected:
     )
 
 
-async def _write(session: AsyncSession, batch: CopyBatch, checked: list[CheckedCopy], now: datetime) -> None:
+async def _write(session: AsyncSession, batch: CopyBatch, checked: CheckedBatch, now: datetime) -> None:
     """Compare each row with the copy held for its key, in the database's own storage form (no
     parsing of what is held), then write each kind of change with one executemany."""
     connection = await session.connection()
     sql = _Sql(connection)
-    held = await _held_copies(sql, {(c[1], c[2]) for c in checked})
-    inserts: list[tuple[Any, ...]] = []
+    held = await _held_copies(sql, {(code, period) for code, item in checked.items.items() for period in item.periods})
+    now_value, batch_id = sql.put_datetime(now), batch.id
+    stored_dates = {as_of: sql.put_date(as_of) for as_of in set(checked.as_ofs)}
+    as_of_values = list(map(stored_dates.__getitem__, checked.as_ofs))
+    encoded_values = _json_texts(checked.values)
+    inserts: Iterable[tuple[Any, ...]]
     updates: list[tuple[Any, ...]] = []
     revisions: list[tuple[Any, ...]] = []
     refreshes: list[tuple[Any, ...]] = []
     stale = RowReport()
-    now_value, batch_id = sql.put_datetime(now), batch.id
-    same_value, dumps = sql.same_value, json.dumps
-    stored_dates = {as_of: sql.put_date(as_of) for as_of in {copy[4] for copy in checked}}
-    # Integers (most copies) become their JSON text without json.dumps' per-call cost.
     if not held:  # a new period: every row is new, so no per-row comparison at all
-        inserts = [
-            (a, i, p, str(v) if type(v) is int else dumps(v), stored_dates[d], now_value, batch_id)
-            for a, i, p, v, d in checked
-        ]
+        inserts, inserted = (
+            zip(
+                checked.address_numbers,
+                checked.item_codes,
+                checked.periods,
+                encoded_values,
+                as_of_values,
+                repeat(now_value),
+                repeat(batch_id),
+                strict=False,  # the repeats are endless
+            ),
+            len(checked),
+        )
     else:
-        for index, (address_number, item_code, period, value, as_of) in enumerate(checked):
+        new: list[tuple[Any, ...]] = []
+        same_value = sql.same_value
+        rows = zip(checked.rows(), encoded_values, as_of_values, strict=True)
+        for index, ((address_number, item_code, period, value, _as_of), encoded, as_of_value) in enumerate(rows):
             old = held.get((address_number, item_code, period))
-            encoded, as_of_value = str(value) if type(value) is int else dumps(value), stored_dates[as_of]
             if old is None:
-                inserts.append((address_number, item_code, period, encoded, as_of_value, now_value, batch_id))
+                new.append((address_number, item_code, period, encoded, as_of_value, now_value, batch_id))
                 continue
             old_id, old_value, old_as_of, old_registered_at, old_batch_id = old
             if as_of_value < old_as_of:
@@ -167,23 +178,35 @@ async def _write(session: AsyncSession, batch: CopyBatch, checked: list[CheckedC
                         batch_id,
                     )
                 )
+        inserts, inserted = new, len(new)
     if stale.count:
         # No row was refused above, so `checked` is the batch in order and these are its indexes.
         raise _rejected(stale, batch.rows_received)
     copy_columns = "address_number, item_code, period, value, as_of, registered_at, batch_id"
     await sql.executemany(f"INSERT INTO copies ({copy_columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", inserts)  # noqa: S608
-    await sql.executemany(
-        "INSERT INTO copy_revisions (address_number, item_code, period, value, as_of, registered_at, batch_id,"
-        " replaced_at, replaced_by_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        revisions,
-    )
-    await sql.executemany(
-        "UPDATE copies SET value = ?, as_of = ?, registered_at = ?, batch_id = ? WHERE id = ?", updates
-    )
-    await sql.executemany("UPDATE copies SET as_of = ?, registered_at = ?, batch_id = ? WHERE id = ?", refreshes)
-    batch.inserted, batch.updated = len(inserts), len(updates)
-    batch.unchanged = len(checked) - len(inserts) - len(updates)
+    if revisions:
+        await sql.executemany(
+            "INSERT INTO copy_revisions (address_number, item_code, period, value, as_of, registered_at,"
+            " batch_id, replaced_at, replaced_by_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            revisions,
+        )
+    if updates:
+        await sql.executemany(
+            "UPDATE copies SET value = ?, as_of = ?, registered_at = ?, batch_id = ? WHERE id = ?", updates
+        )
+    if refreshes:
+        await sql.executemany("UPDATE copies SET as_of = ?, registered_at = ?, batch_id = ? WHERE id = ?", refreshes)
+    batch.inserted, batch.updated = inserted, len(updates)
+    batch.unchanged = len(checked) - inserted - len(updates)
     await _record_refreshes(session, batch, checked, now)
+
+
+def _json_texts(values: list[int | str | bool]) -> list[str]:
+    """Each value as the JSON text the column stores. Integers (most copies) are their own JSON
+    text: a column of them is converted without json.dumps' per-call cost."""
+    if set(map(type, values)) == {int}:
+        return list(map(str, values))
+    return [str(value) if type(value) is int else json.dumps(value) for value in values]
 
 
 async def _held_copies(sql: _Sql, item_periods: set[tuple[str, str]]) -> dict[Key, tuple[Any, ...]]:
@@ -206,19 +229,14 @@ async def _held_copies(sql: _Sql, item_periods: set[tuple[str, str]]) -> dict[Ke
     return held
 
 
-async def _record_refreshes(session: AsyncSession, batch: CopyBatch, checked: list[CheckedCopy], now: datetime) -> None:
-    counts = Counter(copy[1] for copy in checked)
-    newest: dict[str, date] = {}
-    for item_code, as_of in {(copy[1], copy[4]) for copy in checked}:
-        if item_code not in newest or as_of > newest[item_code]:
-            newest[item_code] = as_of
-    for item_code, rows in counts.items():
+async def _record_refreshes(session: AsyncSession, batch: CopyBatch, checked: CheckedBatch, now: datetime) -> None:
+    for item_code, item in checked.items.items():
         refresh = await session.get(ItemRefresh, item_code)
         if refresh is None:
             refresh = ItemRefresh(item_code=item_code)
             session.add(refresh)
         refresh.last_registered_at, refresh.last_batch_id = now, batch.id
-        refresh.latest_as_of, refresh.rows = newest[item_code], rows
+        refresh.latest_as_of, refresh.rows = item.newest_as_of, item.rows
 
 
 class _Sql:
@@ -235,9 +253,23 @@ class _Sql:
         counter = iter(range(1, 10_000))
         return re.sub(r"\?", lambda _m: f"${next(counter)}", statement)
 
-    async def executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            await self.connection.exec_driver_sql(self._native(statement), rows)
+    async def executemany(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """`statement` once for each of `rows`, handed to the driver's cursor as they come.
+        SQLAlchemy's own executemany takes only a list, and a whole city's batch made into a list
+        of 150,000 parameter tuples (then freed) cost ~70 ms of a ~0.9 s registration (measured)."""
+        native = self._native(statement)
+
+        def execute(connection: Connection) -> None:
+            dbapi = connection.dialect.loaded_dbapi
+            cursor = connection.connection.cursor()
+            try:
+                cursor.executemany(native, rows)  # type: ignore[arg-type]  # sqlite3 and asyncpg take any iterable
+            except dbapi.Error as exc:  # wrapped as SQLAlchemy wraps a driver's error for any statement
+                raise DBAPIError.instance(native, None, exc, dbapi.Error, dialect=connection.dialect) from exc
+            finally:
+                cursor.close()
+
+        await self.connection.run_sync(execute)
 
     async def fetch(self, statement: str, parameters: list[Any]) -> Sequence[Any]:
         result = await self.connection.exec_driver_sql(self._native(statement), tuple(parameters))

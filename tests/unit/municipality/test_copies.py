@@ -6,6 +6,7 @@ A value registered again replaces the answer and keeps the old one in its histor
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -257,6 +258,16 @@ async def test_malformed_row_in_the_middle_of_a_batch_is_reported_and_nothing_is
     assert [(e["index"], e["field"], e["code"]) for e in problem["errors"]] == [(500, field, code)]
     assert await copies_held(linkage) == before
     assert await batch_count(linkage) == 1
+
+
+async def test_a_batch_body_that_is_not_json_is_refused_as_an_invalid_request(linkage: Linkage) -> None:
+    body = json.dumps({"source": TAX, "copies": income_rows(3)}).encode()
+    async with linkage.network.client_for(KODAIRA.intermediate_host, signed_as=KODAIRA.city_host) as client:
+        response = await client.post("/copies", content=body[:-20], headers={"content-type": "application/json"})
+
+    problem = rejected(response, code="invalid_request")
+    assert [e["type"] for e in problem["errors"]] == ["json_invalid"]
+    assert await copies_held(linkage) == {}
 
 
 async def test_report_names_every_bad_row_up_to_a_cap_and_counts_them_all(linkage: Linkage) -> None:

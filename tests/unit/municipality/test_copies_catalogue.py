@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 from hypothesis import given
@@ -13,11 +15,13 @@ from hypothesis import strategies as st
 
 from municipality.intermediate.copies.catalogue import (
     CATALOGUE_FILE,
+    FIELDS,
     CatalogueError,
     check_rows,
     load_item_catalogue,
     number_like,
 )
+from municipality.intermediate.copies.schemas import CopyRow, decode_copy_batch
 
 WHITELIST_FILE = Path(__file__).parents[3] / "broker" / "whitelist" / "whitelist.yaml"
 TODAY = date(2026, 3, 15)
@@ -123,7 +127,7 @@ def test_rows_are_checked_field_by_field_and_every_problem_is_counted() -> None:
         (3, "", "duplicate_row"),
     ]
     assert report.count == 5
-    assert checked == [("900000000000001", "tax.income_levy", "2025", 10, date(2026, 3, 14))]
+    assert list(checked.rows()) == [("900000000000001", "tax.income_levy", "2025", 10, date(2026, 3, 14))]
 
 
 @pytest.mark.parametrize(
@@ -147,3 +151,55 @@ def test_monthly_items_take_a_month_and_their_own_value_shape(
     _checked, report = check_rows(catalogue, source, [row | {"as_of": "2026-03-01"}], TODAY)
 
     assert [e["code"] for e in report.errors] == ([] if problem is None else [problem])
+
+
+# Rows of 個人住民税 that fit the catalogue (two items, two kept years; few addresses, so some rows
+# collide), and for each field values that do not fit or are not even of its JSON type: a body
+# made of them decodes straight into CopyRow objects when its shape allows, else as plain JSON.
+GOOD_ROWS = st.fixed_dictionaries(
+    {
+        "address_number": st.sampled_from([f"90000000000000{n}" for n in range(4)]),
+        "period": st.sampled_from(["2025", "2026"]),
+        "as_of": st.sampled_from(["2026-03-14", "2026-03-16"]),
+    }
+).flatmap(
+    lambda row: st.one_of(
+        st.builds(lambda value: row | {"item_code": "tax.income_levy", "value": value}, st.integers(0, 10**6)),
+        st.builds(lambda value: row | {"item_code": "tax.exemption_status", "value": value}, st.booleans()),
+    )
+)
+BAD_VALUES: dict[str, list[Any]] = {
+    "address_number": ["90000000000000", "９00000000000001", "90000000000000a", 900000000000001, None],
+    "item_code": ["welfare.protection_status", "tax.church_tax", 7],
+    "period": ["2020", "2027", "2026-03", "R7", 2025],
+    "value": [-1, 100_000_000_000, 1, True, "10", 1.5, None, [1]],
+    "as_of": ["2026-03-17", "2026/03/14", "2026-02-30", "", 20260314],
+    "name": ["山田太郎"],
+}
+
+
+@given(data=st.data())
+def test_a_batch_is_judged_alike_whether_its_body_decoded_into_typed_rows_or_plain_json(data: st.DataObject) -> None:
+    rows: list[Any] = data.draw(st.lists(GOOD_ROWS, min_size=1, max_size=8))
+    for _ in range(data.draw(st.integers(0, 2))):
+        index = data.draw(st.integers(0, len(rows) - 1))
+        change = data.draw(st.sampled_from([*BAD_VALUES, "drop a field", "not an object"]))
+        if change == "not an object" or not isinstance(rows[index], dict):
+            rows[index] = "not an object"
+        elif change == "drop a field":
+            dropped = data.draw(st.sampled_from(sorted(FIELDS)))
+            rows[index] = {k: v for k, v in rows[index].items() if k != dropped}
+        else:
+            rows[index] = rows[index] | {change: data.draw(st.sampled_from(BAD_VALUES[change]))}
+    catalogue, source = load_item_catalogue(), "individual_resident_tax"
+    body = json.dumps({"source": source, "copies": rows}).encode()
+    plain, fast = json.loads(body), decode_copy_batch(body)
+
+    decoded = [msgspec.structs.asdict(row) if isinstance(row, CopyRow) else row for row in fast["copies"]]
+    assert fast["source"] == plain["source"]
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(plain["copies"], sort_keys=True)  # True is not 1 here
+    checked, report = check_rows(catalogue, source, fast["copies"], TODAY)
+    expected_checked, expected_report = check_rows(catalogue, source, plain["copies"], TODAY)
+    assert (report.count, report.errors) == (expected_report.count, expected_report.errors)
+    assert list(checked.rows()) == list(expected_checked.rows())
+    assert checked.items == expected_checked.items
