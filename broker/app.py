@@ -8,6 +8,7 @@ from broker.admins.router import router as administrators_router
 from broker.config import BrokerSettings
 from broker.log_anchors.router import router as log_anchors_router
 from broker.models import Base
+from broker.notices.router import router as notices_router
 from broker.provision_records.router import log_router as provision_log_router
 from broker.provision_records.router import router as provision_records_router
 from broker.queries.router import router as queries_router
@@ -68,6 +69,7 @@ def create_app(settings: BrokerSettings | None = None) -> FastAPI:
             administrators_router,
             reissue_router,
             reissue_applications_router,
+            notices_router,
         ],
         directory_factory=_registry_directory,
         on_startup=_load_broker_state,

@@ -16,6 +16,7 @@ from municipality.intermediate.copies.service import load_item_catalogue
 from municipality.intermediate.disposal.router import router as disposal_router
 from municipality.intermediate.exports.router import router as exports_router
 from municipality.intermediate.models import Base
+from municipality.intermediate.notices.router import router as notices_router
 from municipality.intermediate.provision_records.router import router as provision_records_router
 from municipality.intermediate.provisions.router import router as provisions_router
 from municipality.intermediate.queries.router import router as queries_router
@@ -64,6 +65,7 @@ def create_app(settings: IntermediateSettings | None = None) -> FastAPI:
             disposal_router,
             alerts_router,
             contractors_router,
+            notices_router,
         ],
         on_startup=_load_catalogues,
         on_shutdown=_stop_schedules,
