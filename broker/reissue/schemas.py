@@ -15,6 +15,7 @@ class ReissueApplicationIn(BaseModel):
     """What a city's intermediate server sends once its section chief approved the application."""
 
     model_config = ConfigDict(extra="forbid")
+    application_id: ApplicationId  # chosen by the city, so that sending it again is harmless
     incident: str = Field(min_length=1, max_length=2000)
     applied_by: StaffId
     approved_by: StaffId

@@ -58,9 +58,15 @@ async def _intermediate_of(session: AsyncSession, institution_code: str) -> Comp
 async def receive_application(
     session: AsyncSession, caller: Caller, application: ReissueApplicationIn
 ) -> ReissueApplicationOut:
-    """Keep an institution's approved application until an administrator declares on it."""
+    """Keep an institution's approved application until an administrator declares on it. The
+    city names it, so an application sent again (its answer lost) is the same one, not a second."""
+    held = await session.get(ReissueApplication, application.application_id)
+    if held is not None:
+        if held.institution_code != caller.institution_code:
+            raise Conflict("reissue_application_exists", f"Application {held.application_id} is another's.")
+        return ReissueApplicationOut.model_validate(held)
     received = ReissueApplication(
-        application_id=uuid.uuid4().hex,
+        application_id=application.application_id,
         institution_code=caller.institution_code,
         incident=application.incident,
         applied_by=application.applied_by,

@@ -6,8 +6,10 @@ staff token); the columns (the mixins below) and every rule here are shared. Pas
 with argon2id (pwdlib's recommended hasher) in a worker thread, so that a sign-in does not stall the
 server's other requests. A session is a random 256-bit bearer token of which only the SHA-256 is
 stored (a slow hash adds nothing for random tokens). Wrong passwords in a row, at sign-in or when
-changing one's own password, lock the account for a while, whatever comes next; an unknown id and a
-wrong password get the same answer after the same work, so sign-in does not tell which ids exist.
+changing one's own password, lock the account for a while, whatever comes next; each attempt is
+counted before its password is checked, so guesses sent at once cannot outrun the lock. An unknown
+id and a wrong password get the same answer after about the same work (a lock, though, only ever
+answers for an id that exists).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import cache
 from typing import Generic, TypeVar
 
 from pwdlib import PasswordHash
-from sqlalchemy import Update, delete, insert, select, update
+from sqlalchemy import ColumnElement, Update, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 from sqlalchemy.types import String
@@ -157,6 +159,10 @@ async def end_sessions(
     await session.execute(statement)
 
 
+def _not_locked(kind: AccountKind[AccountT, SessionT], now: datetime) -> ColumnElement[bool]:
+    return or_(kind.account.locked_until.is_(None), kind.account.locked_until <= now)
+
+
 async def _verified(
     database: Database,
     kind: AccountKind[AccountT, SessionT],
@@ -166,48 +172,62 @@ async def _verified(
     wrong: DomainError,
 ) -> tuple[AccountT, str | None]:
     """The account, if it is not locked and the password is right, and its hash remade with today's
-    parameters if they changed since; else `wrong` (or the lock). Writes only a wrong password, in a
-    transaction of its own, so that it is counted although the request is answered with an error."""
+    parameters if they changed since; else `wrong` (or the lock). The attempt is counted before
+    the password is checked, in a transaction of its own, so that guesses sent at once cannot
+    outrun the lock: no more than the limit of them are ever checked before it."""
     now = utc_now()
     async with database.sessions() as session:
         account = await session.get(kind.account, account_id)
     if account is None:
         await asyncio.to_thread(_verify_against_decoy, password)  # the same work as a real account
         raise wrong
-    if account.locked_until is not None and account.locked_until > now:
-        raise kind.locked(account.locked_until)
+    attempts = await _count_attempt(database, kind, account_id, now, wrong)
+    if attempts > policy.max_failed_logins:  # others raced past the limit before the lock was set
+        raise kind.locked(await _lock(database, kind, policy, account_id, now))
     valid, rehashed = await asyncio.to_thread(PASSWORD_HASH.verify_and_update, password, account.password_hash)
     if not valid:
-        locked_until = await _count_failure(database, kind, policy, account_id, now)
-        if locked_until is not None:
-            raise kind.locked(locked_until)
+        if attempts >= policy.max_failed_logins:
+            raise kind.locked(await _lock(database, kind, policy, account_id, now))
         raise wrong
     return account, rehashed
 
 
-async def _count_failure(
-    database: Database, kind: AccountKind[AccountT, SessionT], policy: LoginPolicy, account_id: str, now: datetime
-) -> datetime | None:
-    """Count one wrong password (atomically, as concurrent guesses race); lock at the limit."""
+async def _count_attempt(
+    database: Database, kind: AccountKind[AccountT, SessionT], account_id: str, now: datetime, wrong: DomainError
+) -> int:
+    """One more attempt since the last success or lock (atomically, as concurrent guesses race);
+    an attempt on a locked account is refused with the lock and not counted."""
     async with database.sessions() as session:
-        failures = await session.scalar(
+        attempts = await session.scalar(
             update(kind.account)
-            .where(kind.account_id == account_id)
+            .where(kind.account_id == account_id, _not_locked(kind, now))
             .values(failed_logins=kind.account.failed_logins + 1)
             .returning(kind.account.failed_logins)
         )
-        locked_until = None
-        if failures is not None and failures >= policy.max_failed_logins:
-            locked_until = now + policy.lockout
-            await session.execute(
-                update(kind.account)
-                .where(kind.account_id == account_id)
-                .values(failed_logins=0, locked_until=locked_until)
-            )
+        if attempts is None:
+            locked_until = await session.scalar(select(kind.account.locked_until).where(kind.account_id == account_id))
+            raise wrong if locked_until is None else kind.locked(locked_until)
         await session.commit()
-    if locked_until is not None:
-        logger.warning("%s account %s locked until %s after wrong passwords", kind.label, account_id, locked_until)
+    return int(attempts)
+
+
+async def _lock(
+    database: Database, kind: AccountKind[AccountT, SessionT], policy: LoginPolicy, account_id: str, now: datetime
+) -> datetime:
+    locked_until = now + policy.lockout
+    async with database.sessions() as session:
+        await session.execute(
+            update(kind.account).where(kind.account_id == account_id).values(failed_logins=0, locked_until=locked_until)
+        )
+        await session.commit()
+    logger.warning("%s account %s locked until %s after wrong passwords", kind.label, account_id, locked_until)
     return locked_until
+
+
+async def _lock_of(session: AsyncSession, kind: AccountKind[AccountT, SessionT], account_id: str) -> DomainError:
+    """Why a success could not be recorded: the account was locked meanwhile, or it is gone."""
+    locked_until = await session.scalar(select(kind.account.locked_until).where(kind.account_id == account_id))
+    return kind.locked(locked_until) if locked_until is not None and locked_until > utc_now() else kind.token_invalid()
 
 
 async def sign_in(
@@ -220,8 +240,15 @@ async def sign_in(
     now = utc_now()
     expires_at = now + policy.session_lifetime
     async with database.sessions() as session:
-        # A rehash: the recommended parameters changed since the password was set.
-        await session.execute(_unlocked(kind, account_id, **({"password_hash": rehashed} if rehashed else {})))
+        # A rehash: the recommended parameters changed since the password was set. Only if no lock
+        # was set meanwhile by guesses sent alongside: a right guess never lifts their lock.
+        succeeded = await session.scalar(
+            _unlocked(kind, account_id, **({"password_hash": rehashed} if rehashed else {}))
+            .where(_not_locked(kind, now))
+            .returning(kind.account_id)
+        )
+        if succeeded is None:
+            raise await _lock_of(session, kind, account_id)
         await session.execute(
             delete(kind.session).where(
                 kind.session_owner == account_id, kind.session.expires_at < now - KEEP_EXPIRED_SESSIONS
@@ -290,10 +317,10 @@ async def change_own_password(
         # session too, and wins.
         changed = await session.scalar(
             _unlocked(kind, caller.account_id, password_hash=new_hash)
-            .where(kind.account.password_hash == account.password_hash)
+            .where(kind.account.password_hash == account.password_hash, _not_locked(kind, utc_now()))
             .returning(kind.account_id)
         )
         if changed is None:
-            raise kind.token_invalid()
+            raise await _lock_of(session, kind, caller.account_id)
         await end_sessions(session, kind, caller.account_id, keep_token=token)
         await session.commit()

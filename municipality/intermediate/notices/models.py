@@ -2,7 +2,8 @@
 
 The text is not kept: a notice is free text a clerk writes, which may name the person (rule 1
 forbids a name or address here), and the city's back-office holds what it decided to tell the
-resident. `text_sha256` lets the city show later that a given text is the one it sent.
+resident. `text_hmac` (HMAC-SHA256 under a key kept outside the database) lets the city show later that a
+given text is the one it sent, while a stolen database cannot be used to test guesses at the text.
 """
 
 from datetime import datetime
@@ -21,6 +22,6 @@ class SentNotice(Base):
     staff_id: Mapped[str] = mapped_column(String(32))
     department: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    text_sha256: Mapped[str] = mapped_column(String(64))  # of the sealed payload's title and body
+    text_hmac: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 of the title and body
     outcome: Mapped[str] = mapped_column(String(16))  # delivered | refused | failed
     outcome_code: Mapped[str] = mapped_column(String(64))  # "delivered" or the problem's code

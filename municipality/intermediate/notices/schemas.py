@@ -39,6 +39,6 @@ class SentNoticeOut(BaseModel):
     staff_id: str
     department: str
     sent_at: datetime
-    text_sha256: str
+    text_hmac: str
     outcome: str
     outcome_code: str

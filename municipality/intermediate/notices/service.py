@@ -5,12 +5,14 @@ My Portal's registered encryption key, so the broker relays a notice it cannot r
 translates the city's symbol into My Portal's for the same person (rule 2). Staff of a department
 whose role grants any query or view (a department that deals with residents) may send; 情報政策課,
 which sees no personal data, may not. Each attempt, sent or refused, is in the staff access log
-(rule 5) and in the city's record of sent notices.
+(rule 5); each notice that went to the broker, delivered or refused there, is also in the city's
+record of sent notices.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 
@@ -25,6 +27,7 @@ from municipality.intermediate.staff.models import StaffMember
 from municipality.intermediate.symbols.service import symbol_for_address
 from services.app import Runtime
 from services.db import utc_now
+from services.keys import load_or_create_secret
 from services.problems import DomainError, Forbidden, UpstreamError
 from services.rbac import RoleGrants
 from services.sealing import seal_json
@@ -32,6 +35,7 @@ from services.signing import RegisteredKey
 
 SEND_NOTICE = "notices.send"  # the access log's procedure_code for a notice sent to a resident
 MY_PORTAL = "portal"  # My Portal's institution code at the broker's registry
+NOTICE_DIGEST_KEY = "notice-digest.key"  # the HMAC key for `text_hmac`, created at first use
 
 
 async def send_notice(
@@ -52,8 +56,10 @@ async def send_notice(
         staff_id=staff.staff_id,
         department=staff.department,
         sent_at=sent_at,
-        text_sha256=hashlib.sha256(
-            json.dumps([notice.title, notice.body], ensure_ascii=False).encode("utf-8")
+        text_hmac=hmac.new(
+            load_or_create_secret(runtime.settings.data_dir / "keys" / NOTICE_DIGEST_KEY),
+            json.dumps([notice.title, notice.body], ensure_ascii=False).encode("utf-8"),
+            hashlib.sha256,
         ).hexdigest(),
         outcome="delivered",
         outcome_code="delivered",
@@ -142,7 +148,7 @@ async def sent_notices(session: AsyncSession, limit: int) -> list[SentNoticeOut]
             staff_id=n.staff_id,
             department=n.department,
             sent_at=n.sent_at,
-            text_sha256=n.text_sha256,
+            text_hmac=n.text_hmac,
             outcome=n.outcome,
             outcome_code=n.outcome_code,
         )

@@ -58,6 +58,8 @@ async def create_staff_account(
 ) -> StaffCreated:
     if staff.department not in grants.roles():
         raise BadRequest("unknown_department", f"{staff.department} is not a department with a role.")
+    if staff.staff_id == OPERATOR:  # the name the operator acts under in approvals and records
+        raise BadRequest("reserved_staff_id", f"{OPERATOR} is reserved for the operator.")
     if await session.get(StaffMember, staff.staff_id) is not None:
         raise Conflict("staff_exists", f"Staff member {staff.staff_id} already exists.")
     generated = None if staff.password is not None else generated_password()

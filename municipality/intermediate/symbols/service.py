@@ -4,6 +4,7 @@ switching to the new symbols when the broker delivers them, only for a reissue t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select, update
@@ -58,17 +59,25 @@ async def apply_for_reissue(
     session: AsyncSession, client: ServiceClient, broker_url: str, approval_id: int, requested_by: str | None
 ) -> ReissueApplicationOut:
     """Use the approved `symbol_reissue_application` and send the application to the broker; if
-    the broker cannot take it, the approval stays unused (the transaction rolls back)."""
+    that fails, the approval stays unused (the transaction rolls back). The application's id comes
+    from the approval, so a retry after a lost answer sends the same application, which the broker
+    takes once: it never holds an application this city has no record of after the retry."""
     approval = await consume_approval(session, approval_id, "symbol_reissue_application", requested_by)
     incident, approved_by = str(approval.details["incident"]), approval.decided_by or ""
-    received = await client.call(
+    application_id = hashlib.sha256(f"{approval.id}:{approval.requested_at.isoformat()}".encode()).hexdigest()[:32]
+    await client.call(
         "POST",
         f"{broker_url}/symbol-reissue-applications",
-        {"incident": incident, "applied_by": approval.requested_by, "approved_by": approved_by},
+        {
+            "application_id": application_id,
+            "incident": incident,
+            "applied_by": approval.requested_by,
+            "approved_by": approved_by,
+        },
         upstream="broker",
     )
     sent = ReissueApplicationSent(
-        application_id=received["application_id"],
+        application_id=application_id,
         approval_id=approval.id,
         incident=incident,
         applied_by=approval.requested_by,

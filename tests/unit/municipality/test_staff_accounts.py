@@ -5,6 +5,7 @@ password with the current one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,6 +107,20 @@ async def test_five_wrong_passwords_lock_the_account_even_against_the_right_pass
     assert codes_of(failures) == [(401, "staff_login_failed")] * 4 + [(403, "staff_locked")]
     assert (right_password.status_code, right_password.json()["code"]) == (403, "staff_locked")
     assert datetime.fromisoformat(right_password.json()["locked_until"]) > utc_now() + timedelta(minutes=14)
+
+
+async def test_guesses_sent_at_once_cannot_outrun_the_lock_and_a_right_one_among_them_does_not_lift_it(
+    linkage: Linkage,
+) -> None:
+    await linkage.enrol_staff(CITY, "kosodate-001", "子育て支援課")
+
+    burst = await asyncio.gather(
+        *(linkage.log_in(CITY, "kosodate-001", WRONG) for _ in range(6)), linkage.log_in(CITY, "kosodate-001")
+    )
+    after = await linkage.log_in(CITY, "kosodate-001")
+
+    assert sum(r.status_code == 401 for r in burst[:6]) <= 4  # the fifth wrong attempt counted locks
+    assert (after.status_code, after.json()["code"]) == (403, "staff_locked")
 
 
 async def test_a_successful_sign_in_resets_the_count_of_wrong_passwords(linkage: Linkage) -> None:
@@ -295,3 +310,12 @@ async def test_a_password_change_needs_a_session_that_has_not_expired(linkage: L
 
     assert codes_of([expired, anonymous]) == [(401, "staff_token_expired"), (401, "bearer_token_missing")]
     assert (await linkage.log_in(CITY, "kosodate-001")).status_code == 201
+
+
+async def test_no_staff_account_takes_the_name_the_operator_acts_under(linkage: Linkage) -> None:
+    """Approvals and records name the operator `operator`; a staff member by that name could use
+    anyone's approval as the operator may."""
+    response = await linkage.enrol_staff(CITY, "operator", "情報政策課")
+
+    assert (response.status_code, response.json()["code"]) == (400, "reserved_staff_id")
+    assert (await linkage.log_in(CITY, "operator")).status_code == 401

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.unit.linkage_fixture import BROKER, KODAIRA, OPERATOR, City, Linkage, bearer
+from tests.unit.linkage_fixture import BROKER, HIGASHIMURAYAMA, KODAIRA, OPERATOR, City, Linkage, bearer
 
 INCIDENT = "符号一覧を含むファイルが共有フォルダに置かれていた"
 
@@ -133,3 +133,19 @@ async def test_with_the_broker_down_the_approval_stays_unused_for_a_later_try(li
     assert (await call(linkage, KODAIRA, "GET", f"/approvals/{approval_id}", applicant)).json()["status"] == "approved"
     linkage.bring_back(BROKER)
     assert (await send(linkage, KODAIRA, applicant, approval_id)).status_code == 201
+
+
+async def test_an_application_sent_again_is_the_same_one_at_the_broker(linkage: Linkage) -> None:
+    """A retry after a lost answer must not leave the broker an application the city never recorded."""
+    applicant, chief = await system_staff(linkage, KODAIRA)
+    sent = (await send(linkage, KODAIRA, applicant, await approved(linkage, KODAIRA, applicant, chief))).json()
+    again = {key: sent[key] for key in ("application_id", "incident", "applied_by", "approved_by")}
+
+    async with linkage.network.client_for(BROKER, signed_as=KODAIRA.intermediate_host) as city:
+        repeated = await city.post("/symbol-reissue-applications", json=again)
+    async with linkage.network.client_for(BROKER, signed_as=HIGASHIMURAYAMA.intermediate_host) as other:
+        taken = await other.post("/symbol-reissue-applications", json=again)
+
+    assert (repeated.status_code, repeated.json()["application_id"]) == (201, sent["application_id"])
+    assert (taken.status_code, taken.json()["code"]) == (409, "reissue_application_exists")
+    assert [a["application_id"] for a in await applications_at_broker(linkage)] == [sent["application_id"]]
