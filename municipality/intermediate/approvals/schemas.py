@@ -7,8 +7,9 @@ an approver never signs off something vaguer than what will be done.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from municipality.intermediate.copies.catalogue import without_number
 from municipality.intermediate.copies.schemas import ItemCode
 from municipality.intermediate.staff.schemas import StaffId, Title
 from municipality.intermediate.symbols.schemas import AddressNumber
@@ -66,7 +67,7 @@ class DisposalRequest(_Strict):
 class SymbolReissueApplicationDetails(_Strict):
     """What the application will tell the broker: what happened to the city's symbols."""
 
-    incident: str = Field(min_length=1, max_length=2000)
+    incident: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(without_number)]
 
 
 class SymbolReissueApplicationRequest(_Strict):

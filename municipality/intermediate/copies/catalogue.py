@@ -134,6 +134,14 @@ def number_like(text: str) -> bool:
     return NUMBER_LIKE.search(unicodedata.normalize("NFKC", text)) is not None
 
 
+def without_number(text: str) -> str:
+    """A pydantic validator for free text staff write: no individual number may enter through it
+    (rule 1), as for the copies' text items."""
+    if number_like(text):
+        raise ValueError("must not contain 12 digits in a row (an individual number may not be sent)")
+    return text
+
+
 def load_item_catalogue(path: Path = CATALOGUE_FILE) -> ItemCatalogue:
     """Read items.yaml, refusing a catalogue that breaks rule 1 or names an unknown schedule."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))

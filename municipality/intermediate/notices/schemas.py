@@ -3,21 +3,13 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from municipality.intermediate.copies.catalogue import number_like
+from municipality.intermediate.copies.catalogue import without_number
 from municipality.intermediate.symbols.schemas import AddressNumber
 
-
-def _no_number(text: str) -> str:
-    """No individual number may enter through free text (rule 1), as for the copies' text items."""
-    if number_like(text):
-        raise ValueError("must not contain 12 digits in a row (an individual number may not be sent)")
-    return text
-
-
-NoticeTitle = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_number)]
-NoticeBody = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_no_number)]
+NoticeTitle = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(without_number)]
+NoticeBody = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(without_number)]
 
 
 class NoticeIn(BaseModel):
@@ -34,6 +26,8 @@ class NoticeSent(BaseModel):
 
 
 class SentNoticeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     notice_id: str
     address_number: str
     staff_id: str

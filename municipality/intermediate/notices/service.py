@@ -141,16 +141,4 @@ async def _keep(runtime: Runtime, record: SentNotice) -> None:
 
 async def sent_notices(session: AsyncSession, limit: int) -> list[SentNoticeOut]:
     query = select(SentNotice).order_by(SentNotice.sent_at.desc()).limit(limit)
-    return [
-        SentNoticeOut(
-            notice_id=n.notice_id,
-            address_number=n.address_number,
-            staff_id=n.staff_id,
-            department=n.department,
-            sent_at=n.sent_at,
-            text_hmac=n.text_hmac,
-            outcome=n.outcome,
-            outcome_code=n.outcome_code,
-        )
-        for n in await session.scalars(query)
-    ]
+    return [SentNoticeOut.model_validate(n) for n in await session.scalars(query)]

@@ -4,12 +4,9 @@ its exit codes and how it shows the broker's refusals (RFC 9457 problems)."""
 from __future__ import annotations
 
 import io
-import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,31 +18,16 @@ from devnet.launcher import free_port
 from services.keys import b64, load_or_create_keys
 from services.signing import RequestSigner
 from tests.support import OPERATOR_TOKEN
+from tests.unit.devnet.cli_run import Run, run_cli
 
 CODE = "139999"  # a fictitious town
 NAME = "試験町"
 
 
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def table(self) -> list[list[str]]:
-        """The table's rows under its header, split on runs of two or more spaces."""
-        return [re.split(r"\s{2,}", line.strip()) for line in self.out.splitlines()[1:]]
-
-
 def admin(broker_url: str, *argv: str, token: str | None = OPERATOR_TOKEN) -> Run:
     """Run the CLI as an administrator whose shell has BROKER_URL and OPERATOR_TOKEN exported."""
     environ = {"BROKER_URL": broker_url, **({"OPERATOR_TOKEN": token} if token is not None else {})}
-    out, err = io.StringIO(), io.StringIO()
-    exit_code = main(list(argv), environ=environ, out=out, err=err)
-    return Run(exit_code, out.getvalue(), err.getvalue())
+    return run_cli(main, argv, environ)
 
 
 def key_pair() -> tuple[str, str]:

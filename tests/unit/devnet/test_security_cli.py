@@ -3,16 +3,11 @@ server over HTTP: evaluating, listing and acknowledging alerts, and how refusals
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,31 +17,17 @@ from devnet.security import main
 from municipality.intermediate.app import create_app
 from municipality.intermediate.config import IntermediateSettings
 from tests.support import OPERATOR_TOKEN, settings_kwargs
+from tests.unit.devnet.cli_run import Run, run_cli
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 PASSWORD = "synthetic-staff-password"
 PERSON = "100000000000001"
 
 
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def table(self) -> list[list[str]]:
-        return [re.split(r"\s{2,}", line.strip()) for line in self.out.splitlines()[1:]]
-
-
 def security(url: str, *argv: str, token: str | None = OPERATOR_TOKEN) -> Run:
     """Run the CLI as an administrator whose shell has OPERATOR_TOKEN exported."""
     environ = {"OPERATOR_TOKEN": token} if token is not None else {}
-    out, err = io.StringIO(), io.StringIO()
-    exit_code = main([*argv, "--intermediate", url], environ=environ, out=out, err=err)
-    return Run(exit_code, out.getvalue(), err.getvalue())
+    return run_cli(main, [*argv, "--intermediate", url], environ)
 
 
 @pytest.fixture

@@ -118,8 +118,9 @@ async def test_an_application_must_say_what_happened(linkage: Linkage) -> None:
 
     empty = await ask(linkage, KODAIRA, applicant, {})
     extra = await ask(linkage, KODAIRA, applicant, {"incident": INCIDENT, "persons": ["100000000000001"]})
+    number = await ask(linkage, KODAIRA, applicant, {"incident": "123456789012 の符号が漏えい"})
 
-    assert empty.status_code == extra.status_code == 422
+    assert empty.status_code == extra.status_code == number.status_code == 422
 
 
 async def test_with_the_broker_down_the_approval_stays_unused_for_a_later_try(linkage: Linkage) -> None:
