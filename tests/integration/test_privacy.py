@@ -23,7 +23,15 @@ INTERMEDIATE_SERVERS = ["higashimurayama-intermediate", "kodaira-intermediate", 
 BASIC_FOUR_COLUMN = re.compile(
     r"name|address(?!_number)|addr(?!ess_number)|sex|gender|birth|dob|kana|氏名|住所|性別|生年月日", re.IGNORECASE
 )
-TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
+# Twelve digits standing alone. Not inside a longer run of letters and digits: a hex digest holds a
+# run of twelve digits with a valid check digit about once in 300, which made this scan flaky.
+TWELVE_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
+
+
+def _issued_numbers(live_network: LiveNetwork) -> set[str]:
+    """Every individual number J-LIS has issued in the scenario, current and revoked."""
+    columns, rows = dump_database(live_network.database_url("jlis"))["individual_numbers"]
+    return {row[columns.index("number")] for row in rows}
 
 
 def _cells(dump: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> list[str]:
@@ -36,7 +44,10 @@ def test_intermediate_server_database_holds_no_individual_number(live_network: L
     assert cells, "the scan must see the server's data"
     found = [m for cell in cells for m in TWELVE_DIGITS.findall(cell) if is_valid_individual_number(m)]
     assert found == []
-    assert live_network.report.mover["individual_number"] not in " ".join(cells)
+    text = " ".join(cells)
+    issued = _issued_numbers(live_network)
+    assert live_network.report.mover["individual_number"] in issued
+    assert [number for number in issued if number in text] == []
 
 
 @pytest.mark.parametrize("service", INTERMEDIATE_SERVERS)
@@ -57,6 +68,8 @@ def test_the_scan_would_catch_a_number_in_the_city_systems(live_network: LiveNet
     cells = _cells(dump_database(live_network.database_url("kodaira-city")))
     found = {m for cell in cells for m in TWELVE_DIGITS.findall(cell) if is_valid_individual_number(m)}
     assert live_network.report.mover["individual_number"] in found
+    text = " ".join(cells)
+    assert [number for number in _issued_numbers(live_network) if number in text] != []
 
 
 def test_broker_database_and_log_hold_no_payload_or_individual_number(live_network: LiveNetwork) -> None:
@@ -67,8 +80,11 @@ def test_broker_database_and_log_hold_no_payload_or_individual_number(live_netwo
     assert "provision_records" in dump_database(live_network.database_url("broker"))
     assert "POST /queries" in broker_log, "the scan must see the broker's request log"
     for secret in secrets_in_answer:
-        assert secret not in broker_text
-        assert secret not in broker_log
+        # Standing alone, as a value would be written; a six-digit levy is inside a hex digest
+        # about once in 16 million characters.
+        standing_alone = re.compile(rf"(?<![0-9A-Za-z]){secret}(?![0-9A-Za-z])")
+        assert standing_alone.search(broker_text) is None
+        assert standing_alone.search(broker_log) is None
     assert live_network.report.mover["name"] not in broker_text
 
 
