@@ -14,6 +14,7 @@ from typing import Any
 
 from nacl.exceptions import CryptoError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.notices.models import PortalNotice
@@ -27,8 +28,6 @@ from services.sealing import open_sealed_json
 
 async def receive_notice(session: AsyncSession, runtime: Runtime, notice: DeliveredNotice) -> NoticeReceived:
     _opened(runtime.keys, notice.notice_id, notice.sender_code, notice.ciphertext)
-    if await session.get(PortalNotice, notice.notice_id) is not None:
-        raise Conflict("notice_exists", "This notice was delivered already.")
     received_at = utc_now()
     session.add(
         PortalNotice(
@@ -39,7 +38,10 @@ async def receive_notice(session: AsyncSession, runtime: Runtime, notice: Delive
             received_at=received_at,
         )
     )
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # delivered before, or by another broker replica a moment ago
+        raise Conflict("notice_exists", "This notice was delivered already.") from exc
     return NoticeReceived(notice_id=notice.notice_id, received_at=received_at)
 
 

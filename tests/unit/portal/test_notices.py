@@ -7,6 +7,7 @@ record; My Portal keeps it sealed under its symbol until the resident reads it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -262,3 +263,19 @@ async def test_my_portal_refuses_a_notice_not_sealed_to_it_or_naming_another_sen
     assert (not_for_portal.status_code, not_for_portal.json()["code"]) == (400, "notice_unreadable")
     assert (another_sender.status_code, another_sender.json()["code"]) == (400, "notice_mismatch")
     assert await stored_ciphertexts(linkage) == []
+
+
+async def test_my_portal_takes_a_notice_delivered_twice_at_once_only_once(linkage: Linkage) -> None:
+    """Two broker replicas relaying the same notice: one is kept, the other is told it exists."""
+    portal_key = linkage.network.runtime(PORTAL).keys.encryption_public_b64()
+    notice_id = "2" * 32
+    payload = {"notice_id": notice_id, "title": TITLE, "body": BODY, "sent_at": "2026-11-30T00:00:00+00:00"}
+    sealed = seal_json({**payload, "city": {"code": KODAIRA.code, "name": KODAIRA.name}}, portal_key)
+    delivered = {"notice_id": notice_id, "portal_symbol": "A" * 32, "sender_code": KODAIRA.code, "ciphertext": sealed}
+
+    async with linkage.network.client_for(PORTAL, signed_as=BROKER) as broker:
+        responses = await asyncio.gather(*(broker.post("/notices", json=delivered) for _ in range(4)))
+
+    outcomes = sorted((r.status_code, r.json().get("code")) for r in responses)
+    assert outcomes[0][0] in (200, 201) and outcomes[1:] == [(409, "notice_exists")] * 3, outcomes
+    assert await stored_ciphertexts(linkage) == [sealed]
