@@ -19,8 +19,8 @@ def _ok(response: httpx.Response) -> Any:
 
 
 def signed_in_staff(http: httpx.Client, intermediate_url: str, creator_token: str, staff_id: str, title: str) -> str:
-    """A new 情報政策課 account made by `creator_token` (the operator or a system administrator),
-    signed in with its generated password: its session token."""
+    """A new 情報政策課 account made by `creator_token` (the operator, or a system administrator for
+    any title but 課長), signed in with its generated password: its session token."""
     account = {"staff_id": staff_id, "department": SYSTEM_DEPARTMENT, "title": title}
     created = _ok(
         http.post(f"{intermediate_url}/staff", json=account, headers={"Authorization": f"Bearer {creator_token}"})

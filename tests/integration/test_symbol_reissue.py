@@ -54,7 +54,7 @@ def test_reissue_keeps_answers_refuses_the_leaked_symbol_and_keeps_records(live_
     }
 
     city = url("higashimurayama-intermediate")
-    chief = signed_in_staff(http, city, report.staff_tokens["joho-001"], "joho-chief", "課長")
+    chief = signed_in_staff(http, city, OPERATOR_TOKEN, "joho-chief", "課長")  # an approver: the operator's
     application = apply_for_symbol_reissue(http, city, report.staff_tokens["joho-001"], chief, "symbols on a USB stick")
     listed_applications = run_admin(live_network, "reissue", "applications", admin_token=tokens["sato"])
     assert application["application_id"] in listed_applications

@@ -38,14 +38,13 @@ from municipality.intermediate.approvals.schemas import (
     RoleChangeRequest,
     Status,
 )
-from municipality.intermediate.staff.models import StaffMember
+from municipality.intermediate.staff.models import CHIEF, SENIOR, StaffMember
 from municipality.intermediate.staff.service import OPERATOR
 from municipality.intermediate.views.service import check_view_role
 from services.db import Database, utc_now
 from services.problems import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from services.rbac import RoleGrants
 
-CHIEF, SENIOR = "課長", "主査"
 # Actions that change the system rather than read data: only the department that administers
 # the system (情報政策課, `administers_staff` in roles.yaml) may ask for them.
 SYSTEM_ACTIONS: frozenset[str] = frozenset({"role_change", "disposal", "symbol_reissue_application"})

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.intermediate.access_log.models import StaffAccess
 from municipality.intermediate.access_log.service import AccessFacts, log_staff_access
-from municipality.intermediate.approvals.service import CHIEF, Actor, consume_approval
+from municipality.intermediate.approvals.service import Actor, consume_approval
 from municipality.intermediate.contractors.models import ContractGrant, Contractor, ContractorSession
 from municipality.intermediate.contractors.schemas import (
     ContractGrantDetails,
@@ -41,7 +41,7 @@ from municipality.intermediate.sign_in import (
     sign_out,
     signed_in,
 )
-from municipality.intermediate.staff.models import StaffMember
+from municipality.intermediate.staff.models import CHIEF, StaffMember
 from municipality.intermediate.staff.schemas import PasswordChangeIn
 from municipality.intermediate.views.schemas import CopiesView, ViewedItem
 from municipality.intermediate.views.service import check_view_role

@@ -12,6 +12,8 @@ from municipality.intermediate.models import Base
 from municipality.intermediate.sign_in import PasswordAccount, SessionToken
 from services.db import UTCDateTime
 
+CHIEF, SENIOR = "課長", "主査"  # section chief (decides approvals); senior staff (may be the deputy)
+
 
 class StaffMember(PasswordAccount, Base):
     """A staff account: its password and lockout columns are sign_in.py's `PasswordAccount`."""
@@ -19,7 +21,7 @@ class StaffMember(PasswordAccount, Base):
     __tablename__ = "staff_members"
     staff_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     department: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(8))  # 課長 | 主査 | 担当
+    title: Mapped[str] = mapped_column(String(8))  # CHIEF | SENIOR | 担当 (staff)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(32))  # "operator" or the administrator's staff id
 

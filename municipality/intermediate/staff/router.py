@@ -61,16 +61,18 @@ StaffAdministrator = Annotated[str, Depends(staff_administrator)]
 async def post_staff(
     body: StaffIn, administrator: StaffAdministrator, session: DbSession, request: Request
 ) -> StaffCreated:
-    """A new account; a generated initial password is shown in this answer only."""
+    """A new account; a generated initial password is shown in this answer only. A 課長 only by the
+    operator."""
     return await create_staff_account(session, request.app.state.role_grants, body, created_by=administrator)
 
 
 @router.put("/staff/{staff_id}/password", response_model=PasswordReset)
 async def put_staff_password(
-    staff_id: Annotated[StaffId, Path()], body: PasswordResetIn, _administrator: StaffAdministrator, session: DbSession
+    staff_id: Annotated[StaffId, Path()], body: PasswordResetIn, administrator: StaffAdministrator, session: DbSession
 ) -> PasswordReset:
-    """Set a new password (generated when none is given): unlocks the account, ends its sessions."""
-    return await reset_password(session, staff_id, body)
+    """Set a new password (generated when none is given): unlocks the account, ends its sessions.
+    A 課長's or a deputy's only by the operator."""
+    return await reset_password(session, staff_id, body, reset_by=administrator)
 
 
 @router.post("/staff/me/password", status_code=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from municipality.intermediate.approvals.models import DepartmentDeputy
 from municipality.intermediate.sign_in import (
     AccountKind,
     LoginPolicy,
@@ -20,7 +21,7 @@ from municipality.intermediate.sign_in import (
     sign_out,
     signed_in,
 )
-from municipality.intermediate.staff.models import StaffMember, StaffSession
+from municipality.intermediate.staff.models import CHIEF, StaffMember, StaffSession
 from municipality.intermediate.staff.schemas import (
     CurrentSessionOut,
     LoginIn,
@@ -60,6 +61,8 @@ async def create_staff_account(
         raise BadRequest("unknown_department", f"{staff.department} is not a department with a role.")
     if staff.staff_id == OPERATOR:  # the name the operator acts under in approvals and records
         raise BadRequest("reserved_staff_id", f"{OPERATOR} is reserved for the operator.")
+    if staff.title == CHIEF and created_by != OPERATOR:
+        raise _approver_account_needs_operator(f"A {CHIEF} account")
     if await session.get(StaffMember, staff.staff_id) is not None:
         raise Conflict("staff_exists", f"Staff member {staff.staff_id} already exists.")
     generated = None if staff.password is not None else generated_password()
@@ -81,17 +84,33 @@ async def create_staff_account(
     return StaffCreated(**staff_out(member).model_dump(), initial_password=generated)
 
 
-async def reset_password(session: AsyncSession, staff_id: str, body: PasswordResetIn) -> PasswordReset:
+async def reset_password(
+    session: AsyncSession, staff_id: str, body: PasswordResetIn, *, reset_by: str
+) -> PasswordReset:
     """An administrator sets a new password: it unlocks the account and ends its sessions."""
     member = await session.get(StaffMember, staff_id)
     if member is None:
         raise NotFound("unknown_staff", f"There is no staff member {staff_id}.")
+    if reset_by != OPERATOR and await _decides_approvals(session, member):
+        raise _approver_account_needs_operator(f"The password of {staff_id}, who decides approvals,")
     generated = None if body.password is not None else generated_password()
     member.password_hash = await hash_password(body.password or generated or "")
     member.failed_logins, member.locked_until = 0, None
     await end_sessions(session, STAFF, staff_id)
     await session.flush()
     return PasswordReset(staff_id=staff_id, initial_password=generated)
+
+
+async def _decides_approvals(session: AsyncSession, member: StaffMember) -> bool:
+    """A 課長, or the 主査 named as their department's deputy."""
+    deputy = await session.get(DepartmentDeputy, member.department)
+    return member.title == CHIEF or (deputy is not None and deputy.staff_id == member.staff_id)
+
+
+def _approver_account_needs_operator(what: str) -> Forbidden:
+    """Whoever could make or take over an approver's account could approve their own requests,
+    so an administrator's power over accounts stops short of approvers."""
+    return Forbidden("approver_account_needs_operator", f"{what} is made or reset by the operator only.")
 
 
 async def log_in(database: Database, policy: LoginPolicy, credentials: LoginIn) -> SessionOut:

@@ -16,7 +16,8 @@ from sqlalchemy import update
 
 from municipality.intermediate.staff.models import StaffMember, StaffSession
 from services.db import utc_now
-from tests.unit.linkage_fixture import HIGASHIMURAYAMA, STAFF_PASSWORD, Linkage, bearer, stored_text
+from tests.support import OPERATOR_TOKEN
+from tests.unit.linkage_fixture import HIGASHIMURAYAMA, OPERATOR, STAFF_PASSWORD, Linkage, bearer, stored_text
 
 CITY = HIGASHIMURAYAMA
 WRONG = "not-the-password-at-all"
@@ -213,6 +214,37 @@ async def test_information_policy_administrator_creates_accounts_and_others_may_
     assert (await linkage.log_in(CITY, "hoken-001")).status_code == 201
     assert (by_clerk.status_code, by_clerk.json()["code"]) == (403, "staff_administration_not_permitted")
     assert (await linkage.log_in(CITY, "hoken-002")).status_code == 401
+
+
+async def test_an_administrator_can_neither_make_nor_take_over_an_account_that_decides_approvals(
+    linkage: Linkage,
+) -> None:
+    """Else 情報政策課 could make a 課長 (or reset the deputy's password) and approve its own requests."""
+    admin = await linkage.staff_token(CITY, "joho-001", "情報政策課", title="主査")
+    await linkage.staff_token(CITY, "kazei-chief", "課税課", title="課長")
+    await linkage.staff_token(CITY, "kazei-shusa", "課税課", title="主査")
+    await linkage.staff_token(CITY, "kazei-002", "課税課", title="主査")
+    async with linkage.network.client_for(CITY.intermediate_host) as city:
+        named = await city.put("/departments/課税課/deputy", json={"staff_id": "kazei-shusa"}, headers=OPERATOR)
+    assert named.status_code == 200, named.text
+
+    refused = [
+        await linkage.enrol_staff(CITY, "joho-chief", "情報政策課", title="課長", headers=bearer(admin)),
+        await linkage.enrol_staff(CITY, "hoken-chief", "保険年金課", title="課長", headers=bearer(admin)),
+        await reset_password(linkage, "kazei-chief", admin, {"password": "taken-over-chief"}),
+        await reset_password(linkage, "kazei-shusa", admin, {"password": "taken-over-deputy"}),
+    ]
+    allowed = [
+        await linkage.enrol_staff(CITY, "kazei-003", "課税課", title="主査", headers=bearer(admin)),
+        await reset_password(linkage, "kazei-002", admin, {"password": "a-senior-who-is-no-deputy"}),
+        await reset_password(linkage, "kazei-chief", OPERATOR_TOKEN, {"password": "reset-by-the-operator"}),
+        await linkage.enrol_staff(CITY, "joho-chief", "情報政策課", title="課長"),  # by the operator
+    ]
+
+    assert codes_of(refused) == [(403, "approver_account_needs_operator")] * 4
+    assert [r.status_code for r in allowed] == [201, 200, 200, 201], [r.text for r in allowed]
+    assert (await linkage.log_in(CITY, "kazei-shusa")).status_code == 201  # its password is unchanged
+    assert (await linkage.log_in(CITY, "kazei-chief", "reset-by-the-operator")).status_code == 201
 
 
 async def test_a_password_reset_unlocks_the_account_and_ends_its_sessions(linkage: Linkage) -> None:
