@@ -85,7 +85,6 @@ class AccountKind(Generic[AccountT, SessionT]):
     account_id: InstrumentedAttribute[str]  # the account table's key
     session: type[SessionT]
     session_owner: InstrumentedAttribute[str]  # the session's account
-    unlock: str  # what a locked-out user may do besides waiting
 
     def login_failed(self) -> Unauthenticated:
         return Unauthenticated(f"{self.label}_login_failed", f"The {self.label} id or the password is wrong.")
@@ -96,7 +95,7 @@ class AccountKind(Generic[AccountT, SessionT]):
     def locked(self, until: datetime) -> Forbidden:
         return Forbidden(
             f"{self.label}_locked",
-            f"Too many wrong passwords: the account is locked. {self.unlock}",
+            "Too many wrong passwords: the account is locked. Wait, or ask an administrator to reset the password.",
             locked_until=until.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
 
@@ -133,6 +132,13 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(PASSWORD_HASH.hash, password)
 
 
+async def hashed_or_generated(password: str | None) -> tuple[str, str | None]:
+    """The hash of the password an administrator chose or, without one, of a generated password,
+    which is returned too so that it is shown once."""
+    generated = None if password is not None else generated_password()
+    return await hash_password(password or generated or ""), generated
+
+
 @cache
 def _decoy_hash() -> str:
     return PASSWORD_HASH.hash(secrets.token_urlsafe(32))
@@ -157,6 +163,17 @@ async def end_sessions(
     if keep_token is not None:
         statement = statement.where(kind.session.token_hash != token_digest(keep_token))
     await session.execute(statement)
+
+
+async def set_new_password(
+    session: AsyncSession, kind: AccountKind[AccountT, SessionT], account_id: str, password: str | None
+) -> str | None:
+    """An administrator's reset: the new password (generated when none is given, and then returned
+    to be shown once), the lock lifted, every session of the account ended."""
+    password_hash, generated = await hashed_or_generated(password)
+    await session.execute(_unlocked(kind, account_id, password_hash=password_hash))
+    await end_sessions(session, kind, account_id)
+    return generated
 
 
 def _not_locked(kind: AccountKind[AccountT, SessionT], now: datetime) -> ColumnElement[bool]:

@@ -1,6 +1,6 @@
-"""HTTP: contractor accounts (operator or staff administrator), contract grants (a department's
-staff, on an approval; the chief sees the accesses), the contractor's sign-in and own password, and
-its one read-only endpoint."""
+"""HTTP: contractor accounts and password resets (operator or staff administrator), contract grants
+(a department's staff, on an approval; the chief sees the accesses), the contractor's sign-in and
+own password, and its one read-only endpoint."""
 
 from typing import Annotated
 
@@ -15,8 +15,10 @@ from municipality.intermediate.contractors.schemas import (
     ContractGrantOut,
     ContractorCopiesIn,
     ContractorCreated,
+    ContractorId,
     ContractorIn,
     ContractorLoginIn,
+    ContractorPasswordReset,
     ContractorSessionOut,
 )
 from municipality.intermediate.contractors.service import (
@@ -29,10 +31,11 @@ from municipality.intermediate.contractors.service import (
     grant_accesses,
     grant_contract,
     read_as_contractor,
+    reset_contractor_password,
 )
 from municipality.intermediate.sign_in import LoginPolicy
 from municipality.intermediate.staff.router import CurrentStaff, StaffAdministrator
-from municipality.intermediate.staff.schemas import PasswordChangeIn
+from municipality.intermediate.staff.schemas import PasswordChangeIn, PasswordResetIn
 from municipality.intermediate.views.schemas import CopiesView
 from services.app import DbSession, RuntimeDep, bearer_token, settings_of
 
@@ -52,6 +55,17 @@ async def post_contractor(
 ) -> ContractorCreated:
     """A contractor account; a generated initial password is shown in this answer only."""
     return await create_contractor(session, body, created_by=administrator)
+
+
+@router.put("/contractors/{contractor_id}/password", response_model=ContractorPasswordReset)
+async def put_contractor_password(
+    contractor_id: Annotated[ContractorId, Path()],
+    body: PasswordResetIn,
+    _administrator: StaffAdministrator,
+    session: DbSession,
+) -> ContractorPasswordReset:
+    """Set a new password (generated when none is given): unlocks the account, ends its sessions."""
+    return await reset_contractor_password(session, contractor_id, body)
 
 
 @router.post("/contractor/sessions", response_model=ContractorSessionOut, status_code=status.HTTP_201_CREATED)

@@ -33,6 +33,11 @@ class ContractorCreated(BaseModel):
     initial_password: str | None
 
 
+class ContractorPasswordReset(BaseModel):
+    contractor_id: str
+    initial_password: str | None  # generated when the administrator gave none; shown once
+
+
 class ContractorLoginIn(_Strict):
     contractor_id: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=128)]

@@ -3,8 +3,8 @@ term, on its 課長's approval (rule 6), through one read-only endpoint, never i
 
 A contractor signs in as staff do (sign_in.py: an argon2id password, the same lockout after wrong
 passwords, a short session of which only the SHA-256 is stored), but in tables of its own, so a
-contractor token is no staff token. There is no reset by an administrator yet: a locked contractor
-waits for the lock to end. Each read, allowed or refused, is a staff access log entry (rule 5)
+contractor token is no staff token; a staff administrator resets a contractor's password as a
+staff member's, which lifts a lock. Each read, allowed or refused, is a staff access log entry (rule 5)
 under `contractor:<id>`, with the granting department and the grant's purpose, so the department's
 chief sees it with the rest of the log.
 """
@@ -28,6 +28,7 @@ from municipality.intermediate.contractors.schemas import (
     ContractorCreated,
     ContractorIn,
     ContractorLoginIn,
+    ContractorPasswordReset,
     ContractorSessionOut,
 )
 from municipality.intermediate.copies.service import latest_copies
@@ -35,14 +36,14 @@ from municipality.intermediate.sign_in import (
     AccountKind,
     LoginPolicy,
     change_own_password,
-    generated_password,
-    hash_password,
+    hashed_or_generated,
+    set_new_password,
     sign_in,
     sign_out,
     signed_in,
 )
 from municipality.intermediate.staff.models import CHIEF, StaffMember
-from municipality.intermediate.staff.schemas import PasswordChangeIn
+from municipality.intermediate.staff.schemas import PasswordChangeIn, PasswordResetIn
 from municipality.intermediate.views.schemas import CopiesView, ViewedItem
 from municipality.intermediate.views.service import check_view_role
 from services.app import Runtime
@@ -60,7 +61,6 @@ CONTRACTORS = AccountKind(
     account_id=Contractor.contractor_id,
     session=ContractorSession,
     session_owner=ContractorSession.contractor_id,
-    unlock="Wait until locked_until.",
 )
 
 
@@ -69,11 +69,11 @@ def contractor_log_id(contractor_id: str) -> str:
 
 
 async def create_contractor(session: AsyncSession, body: ContractorIn, *, created_by: str) -> ContractorCreated:
-    generated = None if body.password is not None else generated_password()
+    password_hash, generated = await hashed_or_generated(body.password)
     contractor = Contractor(
         contractor_id=body.contractor_id,
         company=body.company,
-        password_hash=await hash_password(body.password or generated or ""),
+        password_hash=password_hash,
         failed_logins=0,
         locked_until=None,
         created_at=utc_now(),
@@ -90,6 +90,16 @@ async def create_contractor(session: AsyncSession, body: ContractorIn, *, create
         created_at=contractor.created_at,
         initial_password=generated,
     )
+
+
+async def reset_contractor_password(
+    session: AsyncSession, contractor_id: str, body: PasswordResetIn
+) -> ContractorPasswordReset:
+    """An administrator sets a new password: it unlocks the account and ends its sessions."""
+    if await session.get(Contractor, contractor_id) is None:
+        raise NotFound("unknown_contractor", f"There is no contractor {contractor_id}.")
+    generated = await set_new_password(session, CONTRACTORS, contractor_id, body.password)
+    return ContractorPasswordReset(contractor_id=contractor_id, initial_password=generated)
 
 
 async def contractor_log_in(

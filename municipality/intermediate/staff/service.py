@@ -14,9 +14,8 @@ from municipality.intermediate.sign_in import (
     AccountKind,
     LoginPolicy,
     change_own_password,
-    end_sessions,
-    generated_password,
-    hash_password,
+    hashed_or_generated,
+    set_new_password,
     sign_in,
     sign_out,
     signed_in,
@@ -44,7 +43,6 @@ STAFF = AccountKind(
     account_id=StaffMember.staff_id,
     session=StaffSession,
     session_owner=StaffSession.staff_id,
-    unlock="Wait, or ask an administrator to reset the password.",
 )
 
 
@@ -65,12 +63,12 @@ async def create_staff_account(
         raise _approver_account_needs_operator(f"A {CHIEF} account")
     if await session.get(StaffMember, staff.staff_id) is not None:
         raise Conflict("staff_exists", f"Staff member {staff.staff_id} already exists.")
-    generated = None if staff.password is not None else generated_password()
+    password_hash, generated = await hashed_or_generated(staff.password)
     member = StaffMember(
         staff_id=staff.staff_id,
         department=staff.department,
         title=staff.title,
-        password_hash=await hash_password(staff.password or generated or ""),
+        password_hash=password_hash,
         failed_logins=0,
         locked_until=None,
         created_at=utc_now(),
@@ -93,11 +91,7 @@ async def reset_password(
         raise NotFound("unknown_staff", f"There is no staff member {staff_id}.")
     if reset_by != OPERATOR and await _decides_approvals(session, member):
         raise _approver_account_needs_operator(f"The password of {staff_id}, who decides approvals,")
-    generated = None if body.password is not None else generated_password()
-    member.password_hash = await hash_password(body.password or generated or "")
-    member.failed_logins, member.locked_until = 0, None
-    await end_sessions(session, STAFF, staff_id)
-    await session.flush()
+    generated = await set_new_password(session, STAFF, staff_id, body.password)
     return PasswordReset(staff_id=staff_id, initial_password=generated)
 
 

@@ -6,7 +6,8 @@ cell asserting "allowed" exactly when the role data grants it.
   left the city (the broker answered it or refused it for its own reasons, e.g. not on the
   whitelist); refused means 403 `item_not_permitted_for_role` from the city's own server.
 - `GET /views/copies`: allowed means the item is answered (held or missing); refused means 403.
-- `POST /staff` and `PUT /staff/{id}/password`: allowed only where the role administers staff.
+- `POST /staff`, `PUT /staff/{id}/password`, `POST /contractors` and
+  `PUT /contractors/{id}/password`: allowed only where the role administers staff.
 
 The expected side is read from the YAML directly, not through `services.rbac`, so a fault in the
 code that reads the role data cannot hide itself. One network serves the whole module: a cell
@@ -34,6 +35,7 @@ from tests.unit.linkage_fixture import (
     HIGASHIMURAYAMA,
     JLIS,
     KODAIRA,
+    OPERATOR,
     Linkage,
     Mover,
     _enrol_cities,
@@ -53,11 +55,17 @@ CATALOGUE: dict[str, Any] = yaml.safe_load(
 DEPARTMENTS = sorted(ROLES)
 PROCEDURES = sorted(WHITELIST["procedures"])
 ITEMS = sorted(set(CATALOGUE) | set(WHITELIST["items"]))
-ADMIN_ENDPOINTS = ["POST /staff", "PUT /staff/{staff_id}/password"]
+ADMIN_ENDPOINTS = [
+    "POST /staff",
+    "PUT /staff/{staff_id}/password",
+    "POST /contractors",
+    "PUT /contractors/{contractor_id}/password",
+]
 
 CITY, PROVIDER = KODAIRA, HIGASHIMURAYAMA
 ROLE_REFUSAL = (403, "item_not_permitted_for_role")
 RESET_TARGET = "matrix-target"  # whose password the administration cells reset (no session to end)
+CONTRACTOR_RESET_TARGET = "matrix-contractor"  # the same for a contractor
 
 
 def may_query(department: str, procedure: str, item: str) -> bool:
@@ -121,6 +129,10 @@ async def matrix(matrix_databases: tuple[Path, dict[str, str]]) -> AsyncIterator
         }
         response = await linkage.enrol_staff(CITY, RESET_TARGET, "市民課")
         assert response.status_code == 201, response.text
+        async with linkage.network.client_for(CITY.intermediate_host) as client:
+            contractor = {"contractor_id": CONTRACTOR_RESET_TARGET, "company": "株式会社まとりくす"}
+            response = await client.post("/contractors", json=contractor, headers=OPERATOR)
+        assert response.status_code == 201, response.text
         yield Matrix(linkage, mover, tokens)
 
 
@@ -173,13 +185,17 @@ async def test_staff_administration_is_allowed_exactly_where_the_role_administer
 ) -> None:
     index = DEPARTMENTS.index(department)
     headers = bearer(matrix.tokens[department])
-    if endpoint == "POST /staff":
-        response = await matrix.linkage.enrol_staff(CITY, f"made-by-{index:03d}", "市民課", headers=headers)
-        allowed_status = 201
-    else:
-        async with matrix.linkage.network.client_for(CITY.intermediate_host) as client:
+    async with matrix.linkage.network.client_for(CITY.intermediate_host) as client:
+        if endpoint == "POST /staff":
+            response = await matrix.linkage.enrol_staff(CITY, f"made-by-{index:03d}", "市民課", headers=headers)
+        elif endpoint == "POST /contractors":
+            contractor = {"contractor_id": f"made-by-{index:03d}", "company": "株式会社まとりくす"}
+            response = await client.post("/contractors", json=contractor, headers=headers)
+        elif endpoint == "PUT /staff/{staff_id}/password":
             response = await client.put(f"/staff/{RESET_TARGET}/password", json={}, headers=headers)
-        allowed_status = 200
+        else:
+            response = await client.put(f"/contractors/{CONTRACTOR_RESET_TARGET}/password", json={}, headers=headers)
+    allowed_status = 201 if endpoint.startswith("POST") else 200
 
     if administers_staff(department):
         assert response.status_code == allowed_status, response.text

@@ -166,3 +166,46 @@ async def test_a_staff_token_does_not_change_a_contractors_password(linkage: Lin
 
     assert (response.status_code, response.json()["code"]) == (401, "contractor_token_invalid")
     assert (await log_in(linkage)).status_code == 201
+
+
+async def reset(
+    linkage: Linkage, body: dict[str, str], headers: dict[str, str], contractor_id: str = CONTRACTOR
+) -> httpx.Response:
+    async with linkage.network.client_for(CITY.intermediate_host) as client:
+        return await client.put(f"/contractors/{contractor_id}/password", json=body, headers=headers)
+
+
+async def test_an_administrators_reset_unlocks_a_contractor_and_ends_its_sessions(linkage: Linkage) -> None:
+    await enrol(linkage)
+    old_session = await signed_in(linkage)
+    admin = await linkage.staff_token(CITY, "joho-001", "情報政策課")
+    for _ in range(5):
+        await log_in(linkage, WRONG)
+
+    chosen = await reset(linkage, {"password": NEW}, bearer(admin))
+
+    assert chosen.json() == {"contractor_id": CONTRACTOR, "initial_password": None}
+    assert not await still_signed_in(linkage, old_session)
+    assert (await log_in(linkage)).status_code == 401  # the old password is gone
+    assert (await log_in(linkage, NEW)).status_code == 201
+    generated = (await reset(linkage, {}, OPERATOR)).json()["initial_password"]
+    assert (await log_in(linkage, generated)).status_code == 201
+
+
+async def test_only_a_staff_administrator_resets_a_contractors_password(linkage: Linkage) -> None:
+    await enrol(linkage)
+    clerk = await linkage.staff_token(CITY, "kazei-001", "課税課")
+    contractor = await signed_in(linkage)
+
+    refused = [
+        await reset(linkage, {"password": NEW}, bearer(clerk)),
+        await reset(linkage, {"password": NEW}, bearer(contractor)),
+        await reset(linkage, {"password": NEW}, OPERATOR, contractor_id="nobody-at-all"),
+    ]
+
+    assert codes_of(refused) == [
+        (403, "staff_administration_not_permitted"),
+        (401, "staff_token_invalid"),
+        (404, "unknown_contractor"),
+    ]
+    assert (await log_in(linkage)).status_code == 201  # the password is unchanged
