@@ -14,6 +14,7 @@
   reissue declare CODE --application ID --reason R
                                           declare CODE's symbols leaked, on CODE's application (one administrator)
   reissue confirm REISSUE_ID [--follow]   confirm it (a second administrator); --follow shows progress
+  reissue cancel REISSUE_ID               withdraw a declaration nobody has confirmed
   reissue resume REISSUE_ID [--follow]    run a failed reissue again from where it stopped
   reissue status REISSUE_ID | reissue list
 
@@ -210,7 +211,8 @@ def reissue_applications(registry: Registry, args: argparse.Namespace, out: Text
     _print_records(applications, fields, args, out)
 
 
-def reissue_confirm(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+def reissue_step(registry: Registry, args: argparse.Namespace, out: TextIO) -> None:
+    """Confirm, cancel or resume: a POST to the reissue's step."""
     reissue = registry.post_as_administrator(f"{REISSUES}/{args.reissue_id}/{args.step}")
     if args.follow:
         _follow(registry, reissue, out)
@@ -349,7 +351,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         command = reissue.add_parser(step, help=text)
         command.add_argument("reissue_id")
         command.add_argument("--follow", action="store_true", help="print progress until the reissue ends")
-        command.set_defaults(run=reissue_confirm, step=endpoint)
+        command.set_defaults(run=reissue_step, step=endpoint)
+    cancel = reissue.add_parser("cancel", help="withdraw a declaration nobody has confirmed; its application is free")
+    cancel.add_argument("reissue_id")
+    cancel.set_defaults(run=reissue_step, step="cancellation", follow=False)
     status = reissue.add_parser("status", help="one reissue and its progress")
     status.add_argument("reissue_id")
     status.set_defaults(run=reissue_status)

@@ -12,17 +12,22 @@ from services.db import UTCDateTime
 class SymbolReissue(Base):
     """Declared by one administrator, confirmed by another, then run in phases
     (deriving → delivering → switching → done) so that a failed or interrupted run resumes where
-    it stopped. `status` is awaiting_confirmation | running | failed | completed."""
+    it stopped. `status` is awaiting_confirmation | running | failed | completed, or cancelled: a
+    declaration withdrawn before anyone confirmed it, which changed nothing."""
 
     __tablename__ = "symbol_reissues"
     reissue_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     institution_code: Mapped[str] = mapped_column(String(32), index=True)
-    application_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # Not unique: a cancelled declaration gives its application back (ReissueApplication.reissue_id
+    # is the one that names at most one live reissue per application).
+    application_id: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(Text)
     declared_by: Mapped[str] = mapped_column(String(32))
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[str | None] = mapped_column(String(32))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32))
     phase: Mapped[str] = mapped_column(String(16))
     from_epoch: Mapped[int] = mapped_column(Integer)

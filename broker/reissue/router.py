@@ -8,6 +8,7 @@ from broker.admins.router import AdministratorDep
 from broker.reissue.schemas import LeakDeclaration, ReissueApplicationIn, ReissueApplicationOut, ReissueOut
 from broker.reissue.service import (
     ReissueJobs,
+    cancel_reissue,
     confirm_reissue,
     declare_leak,
     get_reissue,
@@ -66,6 +67,12 @@ async def post_confirmation(
     await session.commit()  # the job must see the confirmation
     _jobs(request).start(reissue_id)
     return confirmed
+
+
+@router.post("/{reissue_id}/cancellation", response_model=ReissueOut)
+async def post_cancellation(reissue_id: str, admin: AdministratorDep, session: DbSession) -> ReissueOut:
+    """Withdraw a declaration nobody has confirmed: its application may be declared on again."""
+    return await cancel_reissue(session, reissue_id, admin)
 
 
 @router.post("/{reissue_id}/resumption", response_model=ReissueOut, status_code=status.HTTP_202_ACCEPTED)

@@ -47,6 +47,8 @@ class ReissueOut(BaseModel):
     declared_at: datetime
     confirmed_by: str | None
     confirmed_at: datetime | None
+    cancelled_by: str | None
+    cancelled_at: datetime | None
     status: str
     phase: str
     from_epoch: int

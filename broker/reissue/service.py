@@ -2,7 +2,8 @@
 
 The institution applies first: its intermediate server sends an application its section chief
 approved (符号の再発行申請). One administrator declares the leak naming that application, a
-second confirms it. From the confirmation the
+second confirms it, or either withdraws it unconfirmed (nothing has changed by then, so the
+application may be declared on again). From the confirmation the
 institution is `reissuing` (broker.symbols refuses queries to and from it with 409, never a
 wrong answer), and a job runs in phases, each committed before the next starts, so an
 interrupted run resumes where it stopped and nothing is half-switched:
@@ -37,6 +38,7 @@ from services.db import bulk_insert, utc_now
 from services.problems import Conflict, DomainError, Forbidden, NotFound
 from services.rbac import Caller
 
+ENDED = ("completed", "cancelled")  # a reissue in any other status keeps its institution from another
 BATCH_SIZE = 10_000
 LEASE = timedelta(seconds=60)  # renewed with every batch; a batch takes well under a second
 logger = logging.getLogger(__name__)
@@ -124,7 +126,7 @@ async def declare_leak(session: AsyncSession, declaration: LeakDeclaration, admi
     await _intermediate_of(session, code)
     open_one = await session.scalar(
         select(SymbolReissue.reissue_id).where(
-            SymbolReissue.institution_code == code, SymbolReissue.status != "completed"
+            SymbolReissue.institution_code == code, SymbolReissue.status.not_in(ENDED)
         )
     )
     if open_one is not None:
@@ -173,13 +175,51 @@ async def confirm_reissue(session: AsyncSession, reissue_id: str, admin: Adminis
             "confirmation_by_declarer", "A second administrator must confirm; the one who declared the leak cannot."
         )
     state = await epoch_of(session, reissue.institution_code)
-    reissue.confirmed_by, reissue.confirmed_at = admin.admin_id, utc_now()
-    reissue.status, reissue.from_epoch, reissue.to_epoch = "running", state.epoch, state.epoch + 1
+    await _leave_awaiting_confirmation(
+        session,
+        reissue,
+        confirmed_by=admin.admin_id,
+        confirmed_at=utc_now(),
+        status="running",
+        from_epoch=state.epoch,
+        to_epoch=state.epoch + 1,
+    )
     await session.merge(
         SymbolEpoch(institution_code=reissue.institution_code, epoch=state.epoch, reissuing=True, changed_at=utc_now())
     )
     await session.flush()
     return reissue_out(reissue)
+
+
+async def cancel_reissue(session: AsyncSession, reissue_id: str, admin: Administrator) -> ReissueOut:
+    """Withdraw a declaration nobody has confirmed (a mistake, or one the second administrator will
+    not confirm). Nothing was frozen or derived yet; the institution may be declared on again, on
+    the same application, which this gives back."""
+    reissue = await get_reissue(session, reissue_id)
+    if reissue.status != "awaiting_confirmation":
+        raise Conflict("reissue_not_awaiting_confirmation", f"Reissue {reissue_id} is {reissue.status}.")
+    await _leave_awaiting_confirmation(
+        session, reissue, cancelled_by=admin.admin_id, cancelled_at=utc_now(), status="cancelled"
+    )
+    await session.execute(
+        update(ReissueApplication).where(ReissueApplication.reissue_id == reissue_id).values(reissue_id=None)
+    )
+    logger.info("reissue %s of %s cancelled by %s", reissue_id, reissue.institution_code, admin.admin_id)
+    return reissue_out(reissue)
+
+
+async def _leave_awaiting_confirmation(session: AsyncSession, reissue: SymbolReissue, **values: object) -> None:
+    """One conditional update, so that a confirmation and a cancellation sent at once cannot both
+    take effect: the second finds the reissue no longer awaiting confirmation."""
+    result = await session.execute(
+        update(SymbolReissue)
+        .where(SymbolReissue.reissue_id == reissue.reissue_id, SymbolReissue.status == "awaiting_confirmation")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]  # DML results carry a rowcount
+        raise Conflict("reissue_not_awaiting_confirmation", f"Reissue {reissue.reissue_id} was decided just now.")
+    await session.refresh(reissue)
 
 
 async def resume_reissue(session: AsyncSession, reissue_id: str, admin: Administrator) -> ReissueOut:

@@ -51,11 +51,11 @@ async def confirm(linkage: Linkage, admin: dict[str, str], reissue_id: str) -> h
 
 
 async def settled(linkage: Linkage, admin: dict[str, str], reissue_id: str) -> dict[str, Any]:
-    """The reissue once its job has stopped (completed or failed)."""
+    """The reissue once its job has stopped (completed or failed) or it was cancelled."""
     async with linkage.network.client_for(BROKER) as client:
         for _ in range(200):
             reissue: dict[str, Any] = (await client.get(f"/symbol-reissues/{reissue_id}", headers=admin)).json()
-            if reissue["status"] in {"completed", "failed"}:
+            if reissue["status"] in {"completed", "failed", "cancelled"}:
                 return reissue
             await asyncio.sleep(0.05)
     raise AssertionError(f"reissue {reissue_id} still {reissue['status']}")
@@ -170,6 +170,46 @@ async def test_a_second_declaration_for_the_same_city_waits_for_the_first(linkag
     assert first.status_code == 201
     assert second.status_code == 409
     assert second.json()["code"] == "reissue_already_open"
+
+
+async def cancel(linkage: Linkage, admin: dict[str, str], reissue_id: str) -> httpx.Response:
+    async with linkage.network.client_for(BROKER) as client:
+        return await client.post(f"/symbol-reissues/{reissue_id}/cancellation", headers=admin)
+
+
+async def test_a_declaration_nobody_confirmed_is_cancelled_and_its_application_declared_on_again(
+    linkage: Linkage,
+) -> None:
+    declarer, confirmer = await administrator(linkage, "sato"), await administrator(linkage, "suzuki")
+    application_id = await apply_for_reissue(linkage, KODAIRA)
+    mistaken = (await declare_leak(linkage, declarer, KODAIRA, application_id)).json()["reissue_id"]
+
+    cancelled = await cancel(linkage, confirmer, mistaken)
+    confirm_after = await confirm(linkage, confirmer, mistaken)
+    again = await declare_leak(linkage, declarer, KODAIRA, application_id)
+    await confirm(linkage, confirmer, again.json()["reissue_id"])
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["cancelled_by"]) == ("cancelled", "suzuki")
+    assert (confirm_after.status_code, confirm_after.json()["code"]) == (409, "reissue_not_awaiting_confirmation")
+    assert again.status_code == 201, again.text
+    assert (await settled(linkage, confirmer, again.json()["reissue_id"]))["status"] == "completed"
+    assert (await cancel(linkage, confirmer, again.json()["reissue_id"])).json()["code"] == (
+        "reissue_not_awaiting_confirmation"
+    )
+
+
+async def test_a_confirmation_and_a_cancellation_sent_at_once_do_not_both_take_effect(linkage: Linkage) -> None:
+    declarer, confirmer = await administrator(linkage, "sato"), await administrator(linkage, "suzuki")
+    reissue_id = (await declare_leak(linkage, declarer, KODAIRA)).json()["reissue_id"]
+
+    confirmed, cancelled = await asyncio.gather(
+        confirm(linkage, confirmer, reissue_id), cancel(linkage, declarer, reissue_id)
+    )
+
+    assert {confirmed.status_code, cancelled.status_code} in ({202, 409}, {200, 409}), (confirmed.text, cancelled.text)
+    final = (await settled(linkage, confirmer, reissue_id))["status"]
+    assert final == ("completed" if confirmed.status_code == 202 else "cancelled")
 
 
 async def test_only_named_administrators_declare_and_only_the_operator_creates_them(linkage: Linkage) -> None:

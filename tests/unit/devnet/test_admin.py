@@ -387,6 +387,26 @@ def test_a_reissue_needs_a_second_administrator_and_reports_a_failed_delivery(br
     assert (application[0], application[1], application[3:]) == (application_id, CODE, ["joho-001", "j", "-"])
 
 
+def test_a_declaration_is_cancelled_from_the_cli_and_its_application_is_free_again(
+    broker_url: str, tmp_path: Path
+) -> None:
+    application_id = town_application(broker_url, tmp_path / "town")
+    sato = administrator_token(broker_url, "sato")
+    declare = ["reissue", "declare", CODE, "--application", application_id, "--reason", "x"]
+    reissue_id = admin(broker_url, f"--admin-token={sato}", *declare).json()["reissue_id"]
+
+    cancelled = admin(broker_url, f"--admin-token={sato}", "reissue", "cancel", reissue_id)
+    again = admin(broker_url, f"--admin-token={sato}", "reissue", "cancel", reissue_id)
+    redeclared = admin(broker_url, f"--admin-token={sato}", *declare)
+
+    assert cancelled.exit_code == 0, cancelled.err
+    assert (cancelled.json()["status"], cancelled.json()["cancelled_by"]) == ("cancelled", "sato")
+    assert again.exit_code == 1
+    assert "[reissue_not_awaiting_confirmation]" in again.err
+    assert redeclared.exit_code == 0, redeclared.err
+    assert redeclared.json()["application_id"] == application_id
+
+
 def test_reissue_commands_need_an_administrator_token(broker_url: str) -> None:
     without = admin(broker_url, "reissue", "list")
     operator_only = admin(broker_url, f"--admin-token={OPERATOR_TOKEN}", "reissue", "list")
