@@ -12,6 +12,11 @@ row), and the frontier stored with it against the one recomputed from every leaf
 edited row whose hash was recomputed too, or rows renumbered over a deletion). A rewrite of the
 whole tail with every column recomputed passes those; it fails the signed heads, above all those
 anchored at the broker, which the intermediate server cannot take back.
+
+An entry past the log's retention may be erased (`erased_by` names the disposal): its fields can
+no longer be hashed, so its stored leaf hash stands for it, and the signed heads vouch that the
+hash is the one logged. Only the oldest entries are ever erased, so erased entries must be a prefix
+of the log: an entry erased after one that is not is reported as rewritten.
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ def access_leaf_hash(entry: Mapping[str, Any]) -> bytes:
     return leaf_hash(canonical_json({name: entry[name] for name in LEAF_FIELDS}))
 
 
+def entry_leaf(entry: Mapping[str, Any]) -> bytes:
+    """The leaf hash an entry stands for: recomputed from its fields, or its stored hash once erased."""
+    if entry.get("erased_by") is not None:
+        return unb64(entry["leaf_hash"])
+    return access_leaf_hash(entry)
+
+
 def access_log_head(head: Mapping[str, Any]) -> AccessLogHead:
     try:
         return AccessLogHead(int(head["tree_size"]), int(head["timestamp"]), unb64(head["root_hash"]))
@@ -77,12 +89,17 @@ def first_bad_entry(entries: Sequence[Mapping[str, Any]]) -> tuple[int, str] | N
     """Entries in leaf order, each with its fields, `leaf_index`, `leaf_hash` and `frontier`
     (base64): the position and description of the first entry that is not what was logged."""
     frontier: list[bytes] = []
+    erasing = True  # still in the erased prefix
     for index, entry in enumerate(entries):
         try:
             if entry["leaf_index"] != index:
                 missing = "missing" if entry["leaf_index"] > index else "duplicated"
                 return index, f"leaf {index} is {missing}: the log continues with leaf {entry['leaf_index']}"
-            leaf = access_leaf_hash(entry)
+            erased = entry.get("erased_by") is not None
+            if erased and not erasing:
+                return index, f"{_name(entry, index)} is marked erased after entries that are not (not a disposal's)"
+            erasing = erased
+            leaf = entry_leaf(entry)
             if unb64(entry["leaf_hash"]) != leaf:
                 return index, f"{_name(entry, index)} differs from what was logged (leaf hash mismatch)"
             frontier, _ = append_leaf(frontier, index, leaf)
@@ -105,7 +122,7 @@ def check_access_log(
     bad = first_bad_entry(entries)
     if bad is not None:
         raise AuditFailure(bad[1])
-    leaves = [access_leaf_hash(entry) for entry in entries]
+    leaves = [entry_leaf(entry) for entry in entries]
     checked = [("the intermediate server's latest head", head), *(("the broker's anchor", a) for a in anchors)]
     for source, signed in checked:
         key = public_keys.get(str(signed.get("key_id")))
@@ -114,7 +131,9 @@ def check_access_log(
     departure = first_departure(leaves, [access_log_head(signed) for _, signed in checked])
     if departure is not None:
         raise AuditFailure(departure[1])
-    return f"all {len(leaves)} entries are as logged and extend {len(anchors)} anchor(s) at the broker"
+    erased = sum(1 for entry in entries if entry.get("erased_by") is not None)
+    erased_note = f" ({erased} erased past retention)" if erased else ""
+    return f"all {len(leaves)} entries are as logged{erased_note} and extend {len(anchors)} anchor(s) at the broker"
 
 
 def first_departure(leaves: Sequence[bytes], heads: Sequence[TreeHead]) -> tuple[int, str] | None:

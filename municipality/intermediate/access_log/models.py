@@ -1,7 +1,9 @@
 """SCM: the staff access log (アクセス記録), an RFC 9162 Merkle log so that tampering shows.
 
 Each entry is a leaf of the log's tree, its row carrying its part of the tree (services.log_tree);
-the heads the intermediate server signed are kept beside, with when the broker anchored them."""
+the heads the intermediate server signed are kept beside, with when the broker anchored them.
+Past the log's retention a disposal erases what an entry says about a resident (whose data, which
+items, why) and keeps its leaf hash, so the tree and its anchored heads still verify."""
 
 from datetime import datetime
 
@@ -19,12 +21,13 @@ class StaffAccess(LogLeaf, Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     staff_id: Mapped[str] = mapped_column(String(32), index=True)
     department: Mapped[str] = mapped_column(String(32))
-    address_number: Mapped[str] = mapped_column(String(15), index=True)
+    address_number: Mapped[str | None] = mapped_column(String(15), index=True)  # None once erased
     procedure_code: Mapped[str] = mapped_column(String(64))
-    item_codes: Mapped[list[str]] = mapped_column(JSON)
+    item_codes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))  # None once erased
     provider_code: Mapped[str] = mapped_column(String(32))
     purpose: Mapped[str | None] = mapped_column(String(200))  # the staff member's stated reason, if given
     outcome: Mapped[str] = mapped_column(String(64))
+    erased_by: Mapped[int | None] = mapped_column(default=None)  # the disposal that erased it
     # leaf_index, leaf_hash (hex, see services.access_log_audit), subtree_hashes, frontier: services.log_tree
 
 

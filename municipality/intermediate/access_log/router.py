@@ -22,12 +22,13 @@ class AccessEntryOut(BaseModel):
     at: datetime
     staff_id: str
     department: str
-    address_number: str
+    address_number: str | None  # None, with item_codes and purpose, once erased past retention
     procedure_code: str
-    item_codes: list[str]
+    item_codes: list[str] | None
     provider_code: str
     purpose: str | None
     outcome: str
+    erased_by: int | None  # the disposal that erased it
 
 
 class AccessLogOut(BaseModel):
@@ -45,12 +46,13 @@ class LoggedEntryOut(BaseModel):
     at: str
     staff_id: str
     department: str
-    address_number: str
+    address_number: str | None  # None, with item_codes and purpose, once erased past retention
     procedure_code: str
-    item_codes: list[str]
+    item_codes: list[str] | None
     provider_code: str
     purpose: str | None
     outcome: str
+    erased_by: int | None  # the disposal that erased it
     leaf_hash: str
     frontier: str
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from municipality.intermediate.access_log.models import SignedAccessLogHead, StaffAccess
-from services.access_log_audit import access_leaf_hash, first_bad_entry, first_departure
+from services.access_log_audit import access_leaf_hash, entry_leaf, first_bad_entry, first_departure
 from services.db import Database, append_in_order, utc_now
 from services.keys import b64
 from services.log_tree import StoredTree, place_leaf
@@ -48,7 +48,7 @@ def leaf_fields(entry: StaffAccess) -> dict[str, Any]:
         "department": entry.department,
         "address_number": entry.address_number,
         "procedure_code": entry.procedure_code,
-        "item_codes": list(entry.item_codes),
+        "item_codes": None if entry.item_codes is None else list(entry.item_codes),
         "provider_code": entry.provider_code,
         "purpose": entry.purpose,
         "outcome": entry.outcome,
@@ -59,6 +59,7 @@ def logged_entry(entry: StaffAccess) -> dict[str, Any]:
     """The entry as an auditor downloads it: leaf fields and its part of the tree."""
     return {
         **leaf_fields(entry),
+        "erased_by": entry.erased_by,
         "seq": entry.seq,
         "leaf_index": entry.leaf_index,
         "leaf_hash": b64(bytes.fromhex(entry.leaf_hash)),
@@ -118,7 +119,7 @@ async def read_access_log(database: Database, limit: int) -> tuple[list[StaffAcc
         heads = (await session.scalars(select(SignedAccessLogHead))).all()
     logged = [logged_entry(entry) for entry in entries]
     bad = first_bad_entry(logged) or first_departure(
-        [access_leaf_hash(entry) for entry in logged],
+        [entry_leaf(entry) for entry in logged],
         [TreeHead(head.tree_size, head.timestamp, head.root_hash) for head in heads],
     )
     if bad is None:

@@ -36,7 +36,7 @@ class LoggedAccess:
     at: datetime
     staff_id: str
     department: str
-    address_number: str
+    address_number: str | None  # None once erased past retention (older than any rule looks)
     outcome: str
 
 

@@ -110,8 +110,8 @@ class ContractAccessOut(BaseModel):
     at: datetime
     staff_id: str
     department: str
-    address_number: str
+    address_number: str | None  # None, with item_codes and purpose, once erased past retention
     procedure_code: str
-    item_codes: list[str]
+    item_codes: list[str] | None
     purpose: str | None
     outcome: str

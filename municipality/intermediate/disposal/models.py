@@ -21,4 +21,4 @@ class DisposalRecord(Base):
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # per item: expired_before, periods, copies, revisions
     copies_deleted: Mapped[int]
     revisions_deleted: Mapped[int]  # of expired periods and aged past the revisions' retention
-    access_log_entries_deleted: Mapped[int]  # always 0: the job does not delete log entries
+    access_log_entries_erased: Mapped[int]  # past the log's retention: content erased, leaf hash kept

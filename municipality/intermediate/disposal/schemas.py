@@ -21,8 +21,7 @@ class DisposedItem(BaseModel):
 
 class AccessLogRetention(BaseModel):
     retention_years: int
-    entries_past_retention: int
-    deleted: int  # always 0: the disposal job does not delete log entries
+    entries_to_erase: int  # past retention and not erased yet: their content goes, their leaf hashes stay
 
 
 class DisposalPlanOut(BaseModel):
@@ -45,4 +44,4 @@ class DisposalRecordOut(BaseModel):
     items: list[DisposedItem]
     copies_deleted: int
     revisions_deleted: int
-    access_log_entries_deleted: int
+    access_log_entries_erased: int

@@ -2,9 +2,13 @@
 they have expired, only on an approved `disposal` approval, and every run leaves a record of what
 went, how much, when and on whose approval.
 
-The staff access log is never deleted here: its retention is data like the rest, and the job
-reports how many entries are past it, but removing leaves of the access log's Merkle tree would
-break its proofs against the heads anchored at the broker; pruning it needs its own design.
+The staff access log has a retention of its own and is never touched before it ends. After it,
+an entry is erased rather than deleted: what it says about a resident (address number, items,
+purpose) goes, its time, staff member, procedure and outcome stay, and so does its leaf hash,
+because removing leaves of the log's Merkle tree would break its proofs against the heads anchored
+at the broker (services.access_log_audit takes an erased entry's stored hash). Only a prefix of
+the log is erased: the entries before the first one still within retention, so an auditor can tell
+a disposal from an attempt to hide one entry.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from municipality.intermediate.access_log.models import StaffAccess
+from municipality.intermediate.access_log.service import TREE
 from municipality.intermediate.approvals.service import consume_approval
 from municipality.intermediate.copies.catalogue import ItemCatalogue
 from municipality.intermediate.copies.models import Copy, CopyRevision
@@ -142,10 +147,24 @@ async def _expired(
     return found
 
 
-async def _access_log_retention(session: AsyncSession, retention: Retention, now: datetime) -> AccessLogRetention:
+async def _expired_log_prefix(session: AsyncSession, retention: Retention, now: datetime) -> int:
+    """How many leading entries of the access log are past its retention: up to the first one that
+    is not (entries are appended in time order, give or take a retried append's second)."""
     cutoff = years_before(now, retention.access_log_years)
-    past = await session.scalar(select(func.count()).select_from(StaffAccess).where(StaffAccess.at < cutoff))
-    return AccessLogRetention(retention_years=retention.access_log_years, entries_past_retention=past or 0, deleted=0)
+    first_kept = await session.scalar(select(func.min(StaffAccess.leaf_index)).where(StaffAccess.at >= cutoff))
+    if first_kept is None:
+        return await TREE.size(session)
+    return int(first_kept)
+
+
+def _not_yet_erased(prefix: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return StaffAccess.leaf_index < prefix, StaffAccess.erased_by.is_(None)
+
+
+async def _access_log_retention(session: AsyncSession, retention: Retention, now: datetime) -> AccessLogRetention:
+    prefix = await _expired_log_prefix(session, retention, now)
+    to_erase = await session.scalar(select(func.count()).select_from(StaffAccess).where(*_not_yet_erased(prefix)))
+    return AccessLogRetention(retention_years=retention.access_log_years, entries_to_erase=to_erase or 0)
 
 
 async def preview_disposal(
@@ -167,7 +186,8 @@ async def preview_disposal(
 async def dispose(
     session: AsyncSession, catalogue: ItemCatalogue, approval_id: int, run_by: str, requested_by: str | None
 ) -> DisposalRecordOut:
-    """Use the approval, delete what has expired today, and record it; all in one transaction."""
+    """Use the approval, delete what has expired today, erase the access log entries past its
+    retention, and record it; all in one transaction."""
     approval = await consume_approval(session, approval_id, "disposal", requested_by)
     retention = load_retention(catalogue)
     now = utc_now()
@@ -183,9 +203,17 @@ async def dispose(
         items=[e.line.model_dump(mode="json") for e in expired],
         copies_deleted=sum(e.line.copies for e in expired),
         revisions_deleted=sum(e.line.revisions for e in expired),
-        access_log_entries_deleted=0,
+        access_log_entries_erased=0,
     )
     session.add(record)
+    await session.flush()
+    prefix = await _expired_log_prefix(session, retention, now)
+    erased = await session.execute(
+        update(StaffAccess)
+        .where(*_not_yet_erased(prefix))
+        .values(address_number=None, item_codes=None, purpose=None, erased_by=record.id)
+    )
+    record.access_log_entries_erased = int(erased.rowcount)  # type: ignore[attr-defined]  # DML results carry a rowcount
     await session.flush()
     return record_out(record)
 
@@ -211,5 +239,5 @@ def record_out(record: DisposalRecord) -> DisposalRecordOut:
         items=[DisposedItem.model_validate(item) for item in record.items],
         copies_deleted=record.copies_deleted,
         revisions_deleted=record.revisions_deleted,
-        access_log_entries_deleted=record.access_log_entries_deleted,
+        access_log_entries_erased=record.access_log_entries_erased,
     )

@@ -25,6 +25,7 @@ from tests.unit.linkage_fixture import (
     INCOME_ITEMS,
     KODAIRA,
     OPERATOR,
+    City,
     Linkage,
 )
 
@@ -43,25 +44,26 @@ def facts(seed: int, purpose: str | None = None) -> AccessFacts:
     )
 
 
-async def log_accesses(linkage: Linkage, count: int, start: int = 0) -> None:
-    await log_staff_accesses(linkage.database(HOST), [(facts(start + i), "read") for i in range(count)])
+async def log_accesses(linkage: Linkage, count: int, start: int = 0, city: City = HIGASHIMURAYAMA) -> None:
+    accesses = [(facts(start + i), "read") for i in range(count)]
+    await log_staff_accesses(linkage.database(city.intermediate_host), accesses)
 
 
-async def anchor_now(linkage: Linkage) -> dict[str, Any]:
-    async with linkage.network.client_for(HOST) as client:
+async def anchor_now(linkage: Linkage, city: City = HIGASHIMURAYAMA) -> dict[str, Any]:
+    async with linkage.network.client_for(city.intermediate_host) as client:
         response = await client.post("/access-log/anchor", headers=OPERATOR)
     assert response.status_code == 200, response.text
     head: dict[str, Any] = response.json()
     return head
 
 
-async def audit(linkage: Linkage) -> str:
+async def audit(linkage: Linkage, city: City = HIGASHIMURAYAMA) -> str:
     """What verify-access-log downloads, fetched in-process, then its checks."""
-    async with linkage.network.client_for(HOST) as client:
+    async with linkage.network.client_for(city.intermediate_host) as client:
         head = (await client.get("/access-log/tree-head", headers=OPERATOR)).json()
         page = await client.get("/access-log/entries", params={"start": 0, "end": head["tree_size"]}, headers=OPERATOR)
     async with linkage.network.client_for(BROKER) as client:
-        params = {"institution": HIGASHIMURAYAMA.code, "log": ACCESS_LOG}
+        params = {"institution": city.code, "log": ACCESS_LOG}
         anchors = (await client.get("/log-anchors", params=params, headers=OPERATOR)).json()
         keys = {}
         for key_id in {head["key_id"], *(a["key_id"] for a in anchors)}:

@@ -1,5 +1,6 @@
 """SYM retention and disposal: expired copies go only on an approved disposal, which leaves a
-record of what went and on whose approval, and never touches the staff access log."""
+record of what went and on whose approval. The staff access log is touched only past its own
+retention, and then erased rather than deleted, so it still verifies against its anchors."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from municipality.intermediate.access_log.models import StaffAccess
 from municipality.intermediate.copies.catalogue import load_item_catalogue
 from municipality.intermediate.copies.models import Copy, CopyRevision
 from municipality.intermediate.disposal.service import RETENTION_FILE, RetentionError, load_retention
 from services.db import utc_now
+from services.log_audit import AuditFailure
 from tests.unit.linkage_fixture import KODAIRA, OPERATOR, Linkage, bearer
+from tests.unit.municipality.test_access_log_anchors import anchor_now, audit, log_accesses
 from tests.unit.municipality.test_approvals import asked, call, decide
 
 CITY = KODAIRA
@@ -103,7 +107,7 @@ async def test_a_disposal_removes_only_expired_copies_and_records_who_approved_i
     assert response.status_code == 201, response.text
     record = response.json()
     assert (record["requested_by"], record["approved_by"], record["run_by"]) == ("joho-001", "joho-chief", "joho-001")
-    assert (record["copies_deleted"], record["revisions_deleted"], record["access_log_entries_deleted"]) == (3, 1, 0)
+    assert (record["copies_deleted"], record["revisions_deleted"], record["access_log_entries_erased"]) == (3, 1, 0)
     assert {(i["item_code"], tuple(i["periods"]), i["copies"]) for i in record["items"]} == {
         ("tax.taxable_income", (OLD_TAX_YEAR,), 1),
         ("welfare.protection_status", (f"{THIS_YEAR - 6}-01",), 1),
@@ -147,7 +151,7 @@ async def test_no_disposal_without_an_approval_and_none_twice(linkage: Linkage) 
     assert len((await call(linkage, "GET", "/disposals", OPERATOR)).json()) == 1
 
 
-async def test_a_disposal_leaves_the_access_log_untouched(linkage: Linkage) -> None:
+async def test_a_disposal_leaves_the_access_log_within_its_retention_untouched(linkage: Linkage) -> None:
     await hold_old_and_new_copies(linkage)
     reader = await linkage.staff_token(CITY, "kazei-001", "課税課")
     async with linkage.network.client_for(CITY.intermediate_host) as client:
@@ -164,6 +168,65 @@ async def test_a_disposal_leaves_the_access_log_untouched(linkage: Linkage) -> N
     after = await linkage.access_log(CITY)
     assert after == before
     assert after["intact"] is True and len(after["entries"]) == 1
+
+
+async def logged_entries(linkage: Linkage) -> list[tuple[str | None, list[str] | None, int | None, str]]:
+    """Each access log row's address number, items, erasing disposal and leaf hash, in leaf order."""
+    async with linkage.database(CITY.intermediate_host).sessions() as session:
+        rows = await session.execute(
+            select(
+                StaffAccess.address_number, StaffAccess.item_codes, StaffAccess.erased_by, StaffAccess.leaf_hash
+            ).order_by(StaffAccess.leaf_index)
+        )
+        return [(r.address_number, r.item_codes, r.erased_by, r.leaf_hash) for r in rows]
+
+
+async def test_access_log_entries_past_their_retention_are_erased_and_the_log_still_verifies(
+    linkage: Linkage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eight_years_ago = utc_now() - timedelta(days=8 * 366)
+    with monkeypatch.context() as clock:
+        clock.setattr("municipality.intermediate.access_log.service.utc_now", lambda: eight_years_ago)
+        await log_accesses(linkage, 3, city=CITY)
+    await anchor_now(linkage, CITY)
+    await log_accesses(linkage, 2, start=3, city=CITY)
+    await anchor_now(linkage, CITY)
+    before = await logged_entries(linkage)
+    staff, approval_id = await approved_disposal(linkage)
+
+    preview = await call(linkage, "GET", "/disposals/preview", OPERATOR)
+    response = await dispose(linkage, staff, approval_id)
+
+    assert preview.json()["access_log"] == {"retention_years": 7, "entries_to_erase": 3}
+    assert response.status_code == 201, response.text
+    assert response.json()["access_log_entries_erased"] == 3
+    disposal_id = response.json()["disposal_id"]
+    after = await logged_entries(linkage)
+    assert after[:3] == [(None, None, disposal_id, leaf_hash) for _, _, _, leaf_hash in before[:3]]
+    assert after[3:] == before[3:]
+    assert (await linkage.access_log(CITY))["intact"] is True
+    assert await audit(linkage, CITY) == (
+        "all 5 entries are as logged (3 erased past retention) and extend 2 anchor(s) at the broker"
+    )
+
+
+async def test_an_entry_erased_out_of_turn_breaks_the_log(linkage: Linkage) -> None:
+    """Only a prefix is ever erased: erasing one recent entry by hand, to hide it, shows."""
+    await log_accesses(linkage, 3, city=CITY)
+    await anchor_now(linkage, CITY)
+    async with linkage.database(CITY.intermediate_host).sessions() as session:
+        await session.execute(
+            update(StaffAccess)
+            .where(StaffAccess.leaf_index == 1)
+            .values(address_number=None, item_codes=None, erased_by=1)
+        )
+        await session.commit()
+
+    log = await linkage.access_log(CITY)
+
+    assert (log["intact"], log["first_broken_entry"]) == (False, log["entries"][1]["seq"])
+    with pytest.raises(AuditFailure, match="marked erased after entries that are not"):
+        await audit(linkage, CITY)
 
 
 async def test_only_the_system_department_asks_for_a_disposal(linkage: Linkage) -> None:
