@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -26,10 +27,18 @@ from devnet.compose import ROOT, AppService, load_app_services
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    [port] = free_ports(1)
+    return port
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe stays bound until all are picked, since a port
+    released at once may be handed out again to the next probe."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @dataclass
@@ -65,8 +74,8 @@ class LocalNetwork:
         specs = load_app_services(self.variables)
         if self.only is not None:
             specs = [s for s in specs if s.name in self.only]
-        for spec in specs:
-            port = free_port() if self.use_free_ports else spec.host_port
+        ports = free_ports(len(specs)) if self.use_free_ports else [spec.host_port for spec in specs]
+        for spec, port in zip(specs, ports, strict=True):
             self.services[spec.name] = RunningService(spec, port, self.var_dir / "logs" / f"{spec.name}.log")
 
     @property

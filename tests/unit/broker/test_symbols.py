@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from itertools import takewhile
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from broker.symbols.service import derive_symbol
@@ -18,8 +18,6 @@ master_keys = st.binary(min_size=32, max_size=32)
 institution_codes = st.from_regex(r"[a-z0-9-]{2,32}", fullmatch=True)
 epochs = st.integers(min_value=1, max_value=10_000)
 serials = st.from_regex(r"[0-9a-f]{32}", fullmatch=True)
-# Derivation is fast; a deadline would only make the tests flaky on a loaded machine.
-no_deadline = settings(deadline=None)
 
 
 def shared_prefix(a: str, b: str) -> int:
@@ -31,13 +29,11 @@ def shared_affix(a: str, b: str) -> int:
     return max(shared_prefix(a, b), shared_prefix(a[::-1], b[::-1]))
 
 
-@no_deadline
 @given(master_keys, institution_codes, epochs, serials)
 def test_symbol_is_32_characters_of_base32(master_key: bytes, institution: str, epoch: int, serial: str) -> None:
     assert SYMBOL.fullmatch(derive_symbol(master_key, institution, epoch, serial))
 
 
-@no_deadline
 @given(master_keys, institution_codes, epochs, serials)
 def test_symbol_is_the_same_every_time_for_the_same_inputs(
     master_key: bytes, institution: str, epoch: int, serial: str
@@ -47,7 +43,6 @@ def test_symbol_is_the_same_every_time_for_the_same_inputs(
     )
 
 
-@no_deadline
 @given(master_keys, st.lists(institution_codes, min_size=2, max_size=2, unique=True), epochs, serials)
 def test_two_institutions_get_unrelated_symbols_for_the_same_person(
     master_key: bytes, institutions: list[str], epoch: int, serial: str
@@ -58,7 +53,6 @@ def test_two_institutions_get_unrelated_symbols_for_the_same_person(
     assert shared_affix(first, second) < 6
 
 
-@no_deadline
 @given(master_keys, institution_codes, st.lists(epochs, min_size=2, max_size=2, unique=True), serials)
 def test_reissue_in_a_new_epoch_gives_an_unrelated_symbol(
     master_key: bytes, institution: str, two_epochs: list[int], serial: str
@@ -69,7 +63,6 @@ def test_reissue_in_a_new_epoch_gives_an_unrelated_symbol(
     assert shared_affix(before, after) < 6
 
 
-@no_deadline
 @given(st.lists(master_keys, min_size=2, max_size=2, unique=True), institution_codes, epochs, serials)
 def test_without_the_master_key_another_key_gives_unrelated_symbols(
     keys: list[bytes], institution: str, epoch: int, serial: str

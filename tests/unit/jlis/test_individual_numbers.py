@@ -63,7 +63,7 @@ async def _issue(database: Database, key: NumberKey, codes: list[str]) -> list[s
     return [number for _index, _code, number in outcome.numbers]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.binary(min_size=32, max_size=32),
     st.lists(st.sets(st.integers(10**10, 10**11 - 1), min_size=1, max_size=120), min_size=1, max_size=3),

@@ -70,7 +70,7 @@ async def check(batches: list[int]) -> None:
         await database.dispose()
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=4))
 def test_stored_tree_proves_what_the_reference_functions_compute(batches: list[int]) -> None:
     asyncio.run(check(batches))
