@@ -3,25 +3,29 @@
 The broker translates the city's symbol into My Portal's for the same person (only it can, rule
 2), forwards the sealed notice signed to My Portal's `/notices` and records the delivery. It
 cannot open the notice and neither stores nor logs it (rule 3). A resident who has never logged in
-to My Portal has no portal symbol, so their notice is refused (404 `no_symbol_at_portal`).
+to My Portal has no portal symbol yet: the broker issues it now, the one the first login will
+obtain, so the notice waits there and the city learns nothing of who uses My Portal.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.notices.models import NoticeDelivery
 from broker.notices.schemas import NoticeDelivered, NoticeIn
 from broker.registry.models import Component, Institution
-from broker.symbols.service import translate_symbols
+from broker.symbols.service import derive_symbol, epoch_of, issued_symbol, translate_symbols
 from services.app import Runtime
 from services.db import utc_now
 from services.problems import DomainError, NotFound, UpstreamError
 from services.rbac import Caller
 
 
-async def relay_notice(session: AsyncSession, runtime: Runtime, caller: Caller, notice: NoticeIn) -> NoticeDelivered:
+async def relay_notice(
+    session: AsyncSession, runtime: Runtime, master_key: bytes, caller: Caller, notice: NoticeIn
+) -> NoticeDelivered:
     person_serial: str | None = None
     try:
         portal = await session.scalar(select(Institution).where(Institution.kind == "portal"))
@@ -34,16 +38,13 @@ async def relay_notice(session: AsyncSession, runtime: Runtime, caller: Caller, 
             raise NotFound("unknown_symbol", "The sender's symbol is not known to the network.")
         if translation.refusal is not None:
             raise translation.refusal
-        if translation.provider_symbol is None:
-            raise NotFound(
-                "no_symbol_at_portal", "The resident has never logged in to My Portal, so it cannot receive notices."
-            )
+        portal_symbol = translation.provider_symbol or await _portal_symbol(runtime, master_key, portal, person_serial)
         await runtime.client.call(
             "POST",
             f"{endpoint.base_url}/notices",
             {
                 "notice_id": notice.notice_id,
-                "portal_symbol": translation.provider_symbol,
+                "portal_symbol": portal_symbol,
                 "sender_code": caller.institution_code,
                 "ciphertext": notice.ciphertext,
             },
@@ -55,6 +56,21 @@ async def relay_notice(session: AsyncSession, runtime: Runtime, caller: Caller, 
         raise
     delivered = await _record(runtime, caller, notice, person_serial, "delivered", "delivered")
     return NoticeDelivered(notice_id=notice.notice_id, delivered_at=delivered.at)
+
+
+async def _portal_symbol(runtime: Runtime, master_key: bytes, portal: Institution, person_serial: str) -> str:
+    """My Portal's symbol for a resident who has none yet, issued in a transaction of its own and
+    committed before the portal is called (the delivery record's own transaction would otherwise
+    wait for it on SQLite). Issued at the same moment for another notice or the first login, it is
+    the same symbol: derivation is deterministic."""
+    async with runtime.database.sessions() as session:
+        epoch = (await epoch_of(session, portal.code)).epoch
+        try:
+            symbol = await issued_symbol(session, master_key, portal.code, epoch, person_serial)
+            await session.commit()
+        except IntegrityError:
+            return derive_symbol(master_key, portal.code, epoch, person_serial)
+    return symbol
 
 
 async def _record(

@@ -62,24 +62,38 @@ async def obtain_symbols(
         {"for_institution": institution_code, "acquisition_numbers": list(acquisition_numbers)},
         upstream="J-LIS",
     )
-    symbols: list[str] = []
-    for person in answer["persons"]:
-        serial = person["person_serial"]
-        existing = await symbol_for_person(session, institution_code, serial)
-        if existing is None:
-            existing = derive_symbol(master_key, institution_code, state.epoch, serial)
-            session.add(
-                InstitutionSymbol(
-                    institution_code=institution_code,
-                    symbol=existing,
-                    person_serial=serial,
-                    epoch=state.epoch,
-                    issued_at=utc_now(),
-                )
-            )
-            await session.flush()
-        symbols.append(existing)
-    return symbols
+    return [
+        await issued_symbol(session, master_key, institution_code, state.epoch, person["person_serial"])
+        for person in answer["persons"]
+    ]
+
+
+async def issued_symbol(
+    session: AsyncSession, master_key: bytes, institution_code: str, epoch: int, person_serial: str
+) -> str:
+    """The institution's symbol for the person in this epoch, issued (derived and kept) if it has
+    none yet. Derivation is deterministic, so a symbol issued early is the one obtained later."""
+    existing = await session.scalar(
+        select(InstitutionSymbol.symbol).where(
+            InstitutionSymbol.institution_code == institution_code,
+            InstitutionSymbol.person_serial == person_serial,
+            InstitutionSymbol.epoch == epoch,
+        )
+    )
+    if existing is not None:
+        return existing
+    symbol = derive_symbol(master_key, institution_code, epoch, person_serial)
+    session.add(
+        InstitutionSymbol(
+            institution_code=institution_code,
+            symbol=symbol,
+            person_serial=person_serial,
+            epoch=epoch,
+            issued_at=utc_now(),
+        )
+    )
+    await session.flush()
+    return symbol
 
 
 @dataclass(frozen=True)
@@ -107,17 +121,6 @@ async def person_for_symbol(session: AsyncSession, institution_code: str, symbol
     if row is None or row.epoch != (await epoch_of(session, institution_code)).epoch:
         return None
     return row.person_serial
-
-
-async def symbol_for_person(session: AsyncSession, institution_code: str, person_serial: str) -> str | None:
-    epoch = (await epoch_of(session, institution_code)).epoch
-    return await session.scalar(
-        select(InstitutionSymbol.symbol).where(
-            InstitutionSymbol.institution_code == institution_code,
-            InstitutionSymbol.person_serial == person_serial,
-            InstitutionSymbol.epoch == epoch,
-        )
-    )
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ router = APIRouter(tags=["OSR notices"])
 async def post_notice(
     body: NoticeIn, staff: CurrentStaff, session: DbSession, runtime: RuntimeDep, request: Request
 ) -> NoticeSent:
-    """Delivered to My Portal through the broker, or refused (e.g. 404 `no_symbol_at_portal`: the
-    resident has never logged in to My Portal)."""
+    """Delivered to My Portal through the broker (to wait there for a resident who has never logged
+    in), or refused."""
     return await send_notice(session, runtime, request.app.state.role_grants, staff, body)
 
 

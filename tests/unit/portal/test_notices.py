@@ -123,21 +123,33 @@ async def test_newest_notice_comes_first_and_another_resident_sees_none_of_them(
     assert (response.status_code, response.json()["code"]) == (404, "unknown_notice")
 
 
-async def test_resident_who_never_logged_in_to_my_portal_gets_no_notice_and_the_clerk_is_told(
-    linkage: Linkage,
-) -> None:
+async def test_a_notice_to_a_resident_who_never_logged_in_waits_for_their_first_login(linkage: Linkage) -> None:
+    """The city cannot tell from the answer whether the resident uses My Portal."""
     mover = await linkage.move_resident()
     token = await linkage.staff_token(HIGASHIMURAYAMA, "kosodate-001", "子育て支援課")
 
     response = await send_notice(linkage, token, mover.address_numbers["higashimurayama"])
+    session = await login(linkage, mover.individual_number)
 
-    assert (response.status_code, response.json()["code"]) == (404, "no_symbol_at_portal")
-    assert await stored_ciphertexts(linkage) == []
-    record = await sent_record(linkage)
-    assert (record["outcome"], record["outcome_code"]) == ("refused", "no_symbol_at_portal")
-    assert await deliveries(linkage) == [(HIGASHIMURAYAMA.code, "refused", "no_symbol_at_portal")]
-    [entry] = (await linkage.access_log(HIGASHIMURAYAMA))["entries"]
-    assert entry["outcome"] == "refused:no_symbol_at_portal"
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "delivered"
+    [notice] = await my_notices(linkage, session)
+    assert (notice["notice_id"], notice["title"]) == (response.json()["notice_id"], TITLE)
+    assert await deliveries(linkage) == [(HIGASHIMURAYAMA.code, "delivered", "delivered")]
+
+
+async def test_notices_sent_at_once_before_the_first_login_all_wait_under_one_symbol(linkage: Linkage) -> None:
+    mover = await linkage.move_resident()
+    token = await linkage.staff_token(HIGASHIMURAYAMA, "kosodate-001", "子育て支援課")
+    address_number = mover.address_numbers["higashimurayama"]
+
+    sent = await asyncio.gather(*(send_notice(linkage, token, address_number, title=f"{TITLE} {n}") for n in range(3)))
+    session = await login(linkage, mover.individual_number)
+
+    assert [response.status_code for response in sent] == [201] * 3, [r.text for r in sent]
+    assert sorted(str(notice["title"]) for notice in await my_notices(linkage, session)) == [
+        f"{TITLE} {n}" for n in range(3)
+    ]
 
 
 async def test_broker_keeps_and_logs_neither_the_notice_nor_its_ciphertext(
