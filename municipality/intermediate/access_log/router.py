@@ -1,13 +1,18 @@
 """HTTP: the security administrator (operator) reads the access log and whether it is intact,
 downloads its leaves for an audit, and has its signed tree head anchored at the broker now."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from municipality.intermediate.access_log.anchors import anchor_access_log, head_out, signed_tree_head
+from municipality.intermediate.access_log.schemas import (
+    AccessEntryOut,
+    AccessLogHeadOut,
+    AccessLogOut,
+    LoggedEntriesOut,
+    LoggedEntryOut,
+)
 from municipality.intermediate.access_log.service import entries_between, read_access_log
 from services.app import DbSession, Operator, RuntimeDep
 from services.problems import BadRequest
@@ -15,61 +20,6 @@ from services.problems import BadRequest
 MAX_ENTRIES_PER_PAGE = 10_000
 
 router = APIRouter(tags=["SCM access log"])
-
-
-class AccessEntryOut(BaseModel):
-    seq: int
-    at: datetime
-    staff_id: str
-    department: str
-    address_number: str | None  # None, with item_codes and purpose, once erased past retention
-    procedure_code: str
-    item_codes: list[str] | None
-    provider_code: str
-    purpose: str | None
-    outcome: str
-    erased_by: int | None  # the disposal that erased it
-
-
-class AccessLogOut(BaseModel):
-    intact: bool
-    first_broken_entry: int | None  # seq; None with intact false: entries after the last were deleted
-    entries: list[AccessEntryOut]
-
-
-class LoggedEntryOut(BaseModel):
-    """A leaf as logged: the fields it is hashed over (`at` exactly as hashed), its place and its
-    part of the tree (base64), for an audit that recomputes every leaf and root."""
-
-    seq: int
-    leaf_index: int
-    at: str
-    staff_id: str
-    department: str
-    address_number: str | None  # None, with item_codes and purpose, once erased past retention
-    procedure_code: str
-    item_codes: list[str] | None
-    provider_code: str
-    purpose: str | None
-    outcome: str
-    erased_by: int | None  # the disposal that erased it
-    leaf_hash: str
-    frontier: str
-
-
-class LoggedEntriesOut(BaseModel):
-    entries: list[LoggedEntryOut]
-
-
-class AccessLogHeadOut(BaseModel):
-    """A head signed by this server (services.access_log_audit.AccessLogHead) under `key_id`."""
-
-    tree_size: int
-    root_hash: str  # base64
-    timestamp: int  # ms since the epoch
-    signature: str  # base64
-    key_id: str
-    anchored_at: datetime | None  # when the broker accepted it
 
 
 @router.get("/access-log", response_model=AccessLogOut)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from municipality.intermediate.access_log.schemas import AccessEntryOut
 from municipality.intermediate.approvals.schemas import MAX_EXPORT_PEOPLE
 from municipality.intermediate.copies.schemas import ItemCode
 from municipality.intermediate.staff.schemas import NewPassword
@@ -101,17 +102,5 @@ class ContractorCopiesIn(_Strict):
     item_codes: list[ItemCode] = Field(min_length=1, max_length=50)
 
 
-class ContractAccessOut(BaseModel):
+class ContractAccessOut(AccessEntryOut):
     """One entry of the staff access log made by the grant's contractor."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    seq: int
-    at: datetime
-    staff_id: str
-    department: str
-    address_number: str | None  # None, with item_codes and purpose, once erased past retention
-    procedure_code: str
-    item_codes: list[str] | None
-    purpose: str | None
-    outcome: str
