@@ -97,7 +97,8 @@ class LocalNetwork:
         for key, value in service.spec.environment.items():
             if key.endswith("_DATABASE_URL"):
                 if self.postgres_url:
-                    value = f"{self.postgres_url}/{self.database_names()[service.spec.name]}"
+                    server = urlsplit(self.postgres_url)  # its query may name several hosts
+                    value = urlunsplit(server._replace(path=f"/{self.database_names()[service.spec.name]}"))
                 else:
                     value = f"sqlite+aiosqlite:///{data_dir / 'service.db'}"
             elif key.endswith("_DATA_DIR"):

@@ -1,0 +1,148 @@
+"""East and west data centres (DOMAIN rule 9) as two local PostgreSQL servers: east the primary,
+west a streaming standby that east's commits wait for (synchronous replication), so a record any
+service was told is stored is on both. Losing east, west is promoted and takes the writes; the
+services reach whichever is primary through one URL naming both hosts
+(`target_session_attrs=read-write`) and drop dead connections by pre-ping.
+
+PostgreSQL's own replication, nothing home-made. Promotion is a command here; a deployment would
+leave it to a failover manager (Patroni, pg_auto_failover) watching both. Run by the tests with
+the server binaries of Debian's postgresql package; as root, the servers run as `postgres`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devnet.launcher import free_ports
+
+STANDBY_NAME = "west"  # east's synchronous_standby_names, west's application_name
+
+
+def server_binaries() -> Path | None:
+    """The folder of initdb, pg_ctl and pg_basebackup, or None where PostgreSQL's server is not installed."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent  # e.g. a link in /usr/local/bin to Debian's folder
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+@dataclass
+class DataCentres:
+    """Both servers, under `root`, on free ports; `start()` brings them up, `stop()` down."""
+
+    binaries: Path
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mn-data-centres-")))
+    east_port: int = 0
+    west_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.east_port and self.west_port):
+            self.east_port, self.west_port = free_ports(2)
+        os.chmod(self.root, 0o755)  # noqa: S103 - the servers' user must reach its data folders
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+
+    @property
+    def east(self) -> Path:
+        return self.root / "east"
+
+    @property
+    def west(self) -> Path:
+        return self.root / "west"
+
+    def server_url(self) -> str:
+        """One URL for the services: both hosts, the primary of the moment chosen at connect."""
+        hosts = f"host=127.0.0.1:{self.east_port}&host=127.0.0.1:{self.west_port}"
+        return f"postgresql+asyncpg://postgres@?{hosts}&target_session_attrs=read-write"
+
+    def direct_url(self, centre: str, database: str) -> str:
+        """A plain asyncpg DSN to one centre's server, for checking what it holds."""
+        port = self.east_port if centre == "east" else self.west_port
+        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+
+    def _run(self, *command: str) -> None:
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(  # noqa: S603
+            [*as_postgres, *command], capture_output=True, text=True, cwd=self.root, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr.strip()}")
+
+    def _pg(self, tool: str) -> str:
+        return str(self.binaries / tool)
+
+    def start(self) -> None:
+        self._run(self._pg("initdb"), "-D", str(self.east), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        with (self.east / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write(
+                f"port = {self.east_port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
+                f"wal_level = replica\nmax_wal_senders = 4\nsynchronous_commit = on\n"
+                f"synchronous_standby_names = '{STANDBY_NAME}'\nfsync = off\n"
+            )
+        self._pg_ctl(self.east, "start")
+        self._run(
+            self._pg("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.east_port),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.west),
+            "-R",
+            "-X",
+            "stream",
+        )
+        with (self.west / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+            conf.write(
+                f"port = {self.west_port}\nsynchronous_standby_names = ''\n"
+                f"primary_conninfo = 'host=127.0.0.1 port={self.east_port} user=postgres "
+                f"application_name={STANDBY_NAME}'\n"
+            )
+        self._pg_ctl(self.west, "start")
+        self._wait_until_west_is_synchronous()
+
+    def _pg_ctl(self, data: Path, action: str, *options: str) -> None:
+        self._run(
+            self._pg("pg_ctl"), "-D", str(data), "-l", str(data.parent / f"{data.name}.log"), "-w", action, *options
+        )
+
+    def _wait_until_west_is_synchronous(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        query = "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'west'"
+        while time.monotonic() < deadline:
+            state = subprocess.run(  # noqa: S603
+                [self._pg("psql"), "-h", "127.0.0.1", "-p", str(self.east_port), "-U", "postgres", "-tAc", query],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if state.stdout.strip() == "sync":
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"west did not become east's synchronous standby within {timeout} s")
+
+    def lose_east(self) -> None:
+        """East's data centre goes dark: its server stops at once, nothing flushed on the way out."""
+        self._pg_ctl(self.east, "stop", "-m", "immediate")
+
+    def promote_west(self) -> None:
+        """West takes over as primary (a failover manager's decision in a deployment)."""
+        self._pg_ctl(self.west, "promote")
+
+    def stop(self) -> None:
+        with ExitStack() as stack:
+            for data in (self.west, self.east):
+                if (data / "postmaster.pid").exists():
+                    stack.callback(self._pg_ctl, data, "stop", "-m", "fast")
+        shutil.rmtree(self.root, ignore_errors=True)
