@@ -21,19 +21,7 @@ async def get_whitelist(whitelist: WhitelistInForce) -> dict[str, Any]:
         "version": whitelist.version,
         "items": whitelist.items,
         "procedures": whitelist.procedures,
-        "rows": [
-            {
-                "id": row.row_id,
-                "procedure": row.procedure,
-                "requesters": sorted(row.requesters),
-                "providers": sorted(row.providers),
-                "items": sorted(row.items),
-                "legal_basis": row.legal_basis,
-                "valid_from": row.valid_from.isoformat(),
-                "valid_to": row.valid_to.isoformat() if row.valid_to else None,
-            }
-            for row in whitelist.rows
-        ],
+        "rows": [row.published() for row in whitelist.rows],
     }
 
 

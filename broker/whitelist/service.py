@@ -20,6 +20,7 @@ from broker.whitelist.models import WhitelistVersion
 from broker.whitelist.schemas import WhitelistVersionOut
 from services.db import Database, utc_now
 from services.problems import BadRequest, Conflict
+from services.whitelist import WhitelistRow
 
 SHIPPED = "shipped file"  # loaded_by of a version stored from the file at startup
 VERSION_MAX_LENGTH = 32  # provision records store the version in 32 characters
@@ -27,30 +28,6 @@ VERSION_MAX_LENGTH = 32  # provision records store the version in 32 characters
 
 class WhitelistInvalid(ValueError):
     """A whitelist document that cannot be put in force; the message says why."""
-
-
-@dataclass(frozen=True)
-class WhitelistRow:
-    row_id: str
-    procedure: str
-    requesters: frozenset[str]  # institution kinds or codes
-    providers: frozenset[str]
-    items: frozenset[str]
-    legal_basis: str
-    valid_from: date
-    valid_to: date | None
-
-    def covers(
-        self, requester: tuple[str, str], procedure: str, provider: tuple[str, str], items: frozenset[str], on: date
-    ) -> bool:
-        return (
-            self.procedure == procedure
-            and not self.requesters.isdisjoint(requester)
-            and not self.providers.isdisjoint(provider)
-            and items <= self.items
-            and self.valid_from <= on
-            and (self.valid_to is None or on <= self.valid_to)
-        )
 
 
 @dataclass(frozen=True)

@@ -18,29 +18,26 @@ from portal.own_information.schemas import NamedItem, OwnInformationOut, OwnItem
 from services.app import Runtime, ServiceIdentity
 from services.problems import Forbidden, UpstreamError
 from services.sealing import open_sealed_json
+from services.whitelist import WhitelistRow
 
 SELF_INFORMATION = "self_information.provision"  # the whitelist's procedure code for 自己情報提供
 
 
-def disclosable_items(whitelist: dict[str, Any], portal: ServiceIdentity, today: date) -> list[str]:
-    """The items the rows in force let this portal ask a city for under 自己情報提供."""
+def disclosable_items(whitelist: dict[str, Any], portal: ServiceIdentity, city_code: str, today: date) -> list[str]:
+    """The items the rows in force let this portal ask this city for under 自己情報提供."""
+    requester, provider = (portal.institution_code, portal.institution_kind), (city_code, "municipality")
     items: set[str] = set()
-    for row in whitelist["rows"]:
-        if (
-            row["procedure"] == SELF_INFORMATION
-            and {portal.institution_code, portal.institution_kind} & set(row["requesters"])
-            and "municipality" in row["providers"]
-            and row["valid_from"] <= today.isoformat()
-            and (row["valid_to"] is None or today.isoformat() <= row["valid_to"])
-        ):
-            items.update(row["items"])
+    for published in whitelist["rows"]:
+        row = WhitelistRow.from_published(published)
+        if row.covers(requester, SELF_INFORMATION, provider, frozenset(), today):
+            items.update(row.items)
     return sorted(items)
 
 
 async def my_own_information(runtime: Runtime, symbol: str, institution_code: str) -> OwnInformationOut:
     broker = runtime.settings.broker_url
     whitelist = await runtime.client.call("GET", f"{broker}/whitelist", upstream="broker")
-    item_codes = disclosable_items(whitelist, runtime.identity, date.today())
+    item_codes = disclosable_items(whitelist, runtime.identity, institution_code, date.today())
     if not item_codes:
         raise Forbidden("not_on_whitelist", "No whitelist row in force lets My Portal show a city's information.")
     answer = await runtime.client.call(

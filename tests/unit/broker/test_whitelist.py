@@ -10,7 +10,8 @@ from textwrap import dedent
 import pytest
 
 from broker.config import WHITELIST_FILE
-from broker.whitelist.service import Whitelist, WhitelistRow
+from broker.whitelist.service import Whitelist
+from services.whitelist import WhitelistRow
 
 IN_FORCE = date(2026, 10, 1)
 

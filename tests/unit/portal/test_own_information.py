@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from datetime import date
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from portal.own_information.service import SELF_INFORMATION, disclosable_items
 from portal.sessions.models import PortalSession
+from services.app import ServiceIdentity
+from services.whitelist import WhitelistRow
 from tests.unit.linkage_fixture import (
     BROKER,
     HIGASHIMURAYAMA,
@@ -30,7 +34,6 @@ from tests.unit.linkage_fixture import (
 )
 from tests.unit.portal.portal_fixture import PORTAL, login
 
-SELF_INFORMATION = "self_information.provision"
 DISCLOSABLE = {
     "tax.taxable_income",
     "tax.income_levy",
@@ -239,3 +242,32 @@ async def test_portal_answers_problems_for_no_session_an_unknown_city_and_a_city
     assert (down.status_code, down.json()["code"]) == (503, "upstream_unavailable")
     for problem in (anonymous, unknown, malformed, down):
         assert problem.headers["content-type"] == "application/problem+json"
+
+
+def test_the_items_my_portal_asks_a_city_for_are_those_rows_in_force_name_for_that_city() -> None:
+    def row(row_id: str, providers: list[str], items: list[str], valid_to: str | None = None) -> dict[str, object]:
+        return WhitelistRow(
+            row_id=row_id,
+            procedure=SELF_INFORMATION,
+            requesters=frozenset({"portal"}),
+            providers=frozenset(providers),
+            items=frozenset(items),
+            legal_basis="番号法第19条第7号",
+            valid_from=date(2017, 11, 13),
+            valid_to=date.fromisoformat(valid_to) if valid_to else None,
+        ).published()
+
+    whitelist = {
+        "rows": [
+            row("R1", ["municipality"], ["tax.taxable_income"]),
+            row("R2", [KODAIRA.code], ["welfare.protection_status"]),
+            row("R3", ["municipality"], ["nhi.enrollment"], valid_to="2020-03-31"),
+        ]
+    }
+    portal = ServiceIdentity("portal", "マイナポータル", "portal", "portal")
+
+    for_kodaira = disclosable_items(whitelist, portal, KODAIRA.code, date(2026, 12, 1))
+    for_higashimurayama = disclosable_items(whitelist, portal, HIGASHIMURAYAMA.code, date(2026, 12, 1))
+
+    assert for_kodaira == ["tax.taxable_income", "welfare.protection_status"]
+    assert for_higashimurayama == ["tax.taxable_income"]
