@@ -23,9 +23,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+import httpx
+
 from devnet.compose import COMPOSE_FILE, ROOT, load_app_services
 from devnet.enrolment import enrol_network
-from devnet.scenario import run_linkage_scenario
+from devnet.scenario import LinkageReport, ask_for_income_again, run_linkage_scenario
 from devnet.secrets import ensure_env_file
 
 DOCKER_DIR = ROOT / "var" / "docker"
@@ -231,8 +233,7 @@ def build_wheelhouse() -> None:
 def build_images() -> None:
     debootstrap_image(BASE_IMAGE, BASE_PACKAGES)
     debootstrap_image(POSTGRES_BASE_IMAGE, POSTGRES_PACKAGES)
-    if not image_exists(POSTGRES_IMAGE):
-        run(["docker", "build", "-t", POSTGRES_IMAGE, str(ROOT / "deploy" / "postgres")], quiet=True)
+    run(["docker", "build", "-t", POSTGRES_IMAGE, str(ROOT / "deploy" / "postgres")], quiet=True)  # cached layers
     build_wheelhouse()
     say("building the app image (offline, from the wheelhouse)")
     run(["docker", "build", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", APP_IMAGE, str(ROOT)], quiet=True)
@@ -327,9 +328,58 @@ def compose_test(extra_files: Sequence[Path] = ()) -> None:
             f"provision record: {record['requested_at']} {record['requester_code']} ← {record['provider_code']} "
             f"{record['procedure_code']} {record['item_codes']} {record['outcome']} (row {record['whitelist_row']})"
         )
+        lose_east_and_go_on_at_west(host_urls, report, extra_files)
         say(f"compose test passed in {time.monotonic() - started:.0f} s")
     finally:
         compose_down(extra_files)
+
+
+def psql(service: str, database: str, query: str, extra_files: Sequence[Path]) -> list[str]:
+    """The query's rows, one line each, run in a PostgreSQL container."""
+    command = ("exec", "-T", service, "psql", "-U", "postgres", "-d", database, "-tAc", query)
+    return compose(*command, extra_files=extra_files, capture=True).split("\n")[:-1]
+
+
+def lose_east_and_go_on_at_west(host_urls: dict[str, str], report: LinkageReport, extra_files: Sequence[Path]) -> None:
+    """DOMAIN rule 9, in containers: west is east's synchronous standby; east is killed, west is
+    promoted, and every provision the broker recorded is on west, where the network goes on."""
+    replication = psql(
+        "postgres", "postgres", "SELECT application_name || ' ' || sync_state FROM pg_stat_replication", extra_files
+    )
+    if replication != ["west sync"]:
+        raise RuntimeError(f"west is not east's synchronous standby: {replication}")
+    records = "SELECT query_id FROM provision_records"
+    at_east = set(psql("postgres", "broker", records, extra_files))
+    compose("kill", "postgres", extra_files=extra_files)
+    lost = time.monotonic()
+    say(f"east killed with {len(at_east)} provision records; promoting west")
+    psql("postgres-west", "postgres", "SELECT pg_promote()", extra_files)
+    answer = _answered_at_west(host_urls, report, within_seconds=120)
+    say(f"answered at west {time.monotonic() - lost:.0f} s after east was lost")
+    at_west = set(psql("postgres-west", "broker", records, extra_files))
+    if missing := at_east - at_west:
+        raise RuntimeError(f"provision records lost with east: {sorted(missing)}")
+    if answer.json()["query_id"] not in at_west:
+        raise RuntimeError("the query answered at west is not recorded there")
+    say(f"west holds all {len(at_east)} records and answered query {answer.json()['query_id']}")
+
+
+def _answered_at_west(host_urls: dict[str, str], report: LinkageReport, within_seconds: float) -> httpx.Response:
+    """The scenario's query, asked until answered: until west is promoted and every service's pool
+    has let go of east, asks fail or time out."""
+    deadline, last = time.monotonic() + within_seconds, "nothing yet"
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        while time.monotonic() < deadline:
+            try:
+                answer = ask_for_income_again(http, host_urls, report)
+            except httpx.HTTPError as error:
+                last = repr(error)
+            else:
+                if answer.status_code == 200:
+                    return answer
+                last = f"{answer.status_code} {answer.text}"
+            time.sleep(1)
+    raise RuntimeError(f"no answer at west within {within_seconds:.0f} s: {last}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

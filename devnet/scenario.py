@@ -243,3 +243,16 @@ def run_linkage_scenario(
         sign_in(staff_id, f"{staff_id} signs in again")
     client.http.close()
     return report
+
+
+def ask_for_income_again(http: httpx.Client, urls: Mapping[str, str], report: LinkageReport) -> httpx.Response:
+    """The scenario's query once more: 東村山市's 子育て支援課 clerk asks 小平市 for the mover's
+    income under 児童手当の認定 (as a drill does to see the network still answers)."""
+    query = {
+        "address_number": report.address_numbers["higashimurayama"],
+        "procedure_code": CHILD_ALLOWANCE,
+        "provider_code": CITIES["kodaira"][0],
+        "item_codes": INCOME_ITEMS,
+    }
+    headers = {"Authorization": f"Bearer {report.staff_tokens['kosodate-001']}"}
+    return http.post(f"{urls['higashimurayama-intermediate']}/queries", json=query, headers=headers)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # PostgreSQL from Debian's packages with the official image's interface: POSTGRES_PASSWORD,
-# PGDATA, and /docker-entrypoint-initdb.d/*.sql run once on an empty data directory.
+# PGDATA, and /docker-entrypoint-initdb.d/*.sql run (*.sh sourced) once, in order, on an empty
+# data directory.
 set -eu
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
 export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
@@ -17,8 +18,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-  for script in /docker-entrypoint-initdb.d/*.sql; do
-    [ -e "$script" ] && runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -U postgres -f "$script"
+  for script in /docker-entrypoint-initdb.d/*; do
+    case "$script" in
+      *.sql) runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -U postgres -f "$script" ;;
+      *.sh) . "$script" ;;
+    esac
   done
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
 fi

@@ -18,7 +18,7 @@ import pytest
 from devnet.data_centres import DataCentres, server_binaries
 from devnet.enrolment import enrol_network
 from devnet.launcher import LocalNetwork
-from devnet.scenario import CHILD_ALLOWANCE, INCOME_ITEMS, LinkageReport, run_linkage_scenario
+from devnet.scenario import LinkageReport, ask_for_income_again, run_linkage_scenario
 from tests.support import OPERATOR_TOKEN
 
 BINARIES = server_binaries()
@@ -61,27 +61,17 @@ class StaffAtWork:
     thread: the query ids of the answers they got, and how many attempts failed."""
 
     def __init__(self, network: LocalNetwork, report: LinkageReport) -> None:
-        self.url = f"{network.urls['higashimurayama-intermediate']}/queries"
-        self.query = {
-            "address_number": report.address_numbers["higashimurayama"],
-            "procedure_code": CHILD_ALLOWANCE,
-            "provider_code": "132110",
-            "item_codes": INCOME_ITEMS,
-        }
-        self.headers = {"Authorization": f"Bearer {report.staff_tokens['kosodate-001']}"}
+        self.urls, self.report = network.urls, report
         self.answered: list[str] = []
         self.failed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, daemon=True)
 
-    def ask(self, http: httpx.Client) -> httpx.Response:
-        return http.post(self.url, json=self.query, headers=self.headers)
-
     def _work(self) -> None:
         with httpx.Client(timeout=15, trust_env=False) as http:
             while not self._stop.is_set():
                 try:
-                    response = self.ask(http)
+                    response = ask_for_income_again(http, self.urls, self.report)
                 except httpx.HTTPError:
                     self.failed += 1
                     continue
