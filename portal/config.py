@@ -9,4 +9,4 @@ class PortalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore")
 
     session_ttl_seconds: int = 900
-    jlis_key_id: str = "jlis.jlis"
+    jlis_issuer: str = "jlis.jlis"  # J-LIS's component (`iss`); its assertions' `kid` names the key generation

@@ -19,6 +19,7 @@ from services.db import utc_now
 from services.keys import ServiceKeys
 
 PORTAL_INSTITUTION = "portal"
+JLIS_ISSUER = "jlis.jlis"  # J-LIS's component at the broker's registry
 ASSERTION_TTL_SECONDS = 300
 
 
@@ -31,7 +32,7 @@ async def issue_portal_assertion(session: AsyncSession, keys: ServiceKeys, perso
     await session.flush()
     now = utc_now()
     claims = {
-        "iss": keys.key_id,
+        "iss": JLIS_ISSUER,  # the component, whichever key generation signs (`kid`)
         "aud": PORTAL_INSTITUTION,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ASSERTION_TTL_SECONDS)).timestamp()),

@@ -17,23 +17,39 @@ from services.app import Runtime
 from services.db import utc_now
 from services.keys import public_key_from_b64
 from services.problems import Unauthenticated, UpstreamError
+from services.signing import RegisteredKey
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def _signing_key_of_jlis(runtime: Runtime, settings: PortalSettings, assertion: str) -> RegisteredKey:
+    """The key the assertion names (`kid`), if it is one in force of J-LIS's own component: any
+    generation the broker's registry accepts now, so J-LIS rotates its key as other services do."""
+    try:
+        key_id = jwt.get_unverified_header(assertion).get("kid")
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("assertion_invalid", f"The login assertion is not valid: {exc}") from exc
+    key = await runtime.directory.resolve(key_id) if isinstance(key_id, str) else None
+    if (
+        key is None
+        or key.institution_kind != "jlis"
+        or f"{key.institution_code}.{key.component}" != settings.jlis_issuer
+    ):
+        raise Unauthenticated("assertion_invalid", "The login assertion names no key of J-LIS in force.")
+    return key
+
+
 async def open_session(session: AsyncSession, runtime: Runtime, settings: PortalSettings, assertion: str) -> SessionOut:
-    jlis_key = await runtime.directory.resolve(settings.jlis_key_id)
-    if jlis_key is None or jlis_key.institution_kind != "jlis":
-        raise Unauthenticated("identity_provider_unknown", "J-LIS is not registered on the network.")
+    jlis_key = await _signing_key_of_jlis(runtime, settings, assertion)
     try:
         claims = jwt.decode(
             assertion,
             public_key_from_b64(jlis_key.signing_public_key),
             algorithms=["EdDSA"],
             audience=runtime.identity.institution_code,
-            issuer=settings.jlis_key_id,
+            issuer=settings.jlis_issuer,
             options={"require": ["exp", "iat", "aud", "iss"]},
         )
     except jwt.PyJWTError as exc:

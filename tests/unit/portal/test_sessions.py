@@ -64,7 +64,7 @@ async def test_resident_logs_in_with_a_jlis_assertion_and_sees_an_empty_record_l
     assert records.json() == {"records": []}
 
 
-def _assertion(key: Ed25519PrivateKey, issued_at: datetime) -> str:
+def _assertion(key: Ed25519PrivateKey, issued_at: datetime, kid: str | None = "jlis.jlis") -> str:
     claims = {
         "iss": "jlis.jlis",
         "aud": "portal",
@@ -72,13 +72,18 @@ def _assertion(key: Ed25519PrivateKey, issued_at: datetime) -> str:
         "exp": issued_at + timedelta(minutes=5),
         "acquisition_number": "0" * 32,
     }
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid} if kid else None)
 
 
-@pytest.mark.parametrize("case", ["signed by another key", "expired"])
+@pytest.mark.parametrize("case", ["signed by another key", "expired", "naming no key", "naming another's key"])
 async def test_portal_refuses_an_assertion_that_is_forged_or_expired(network: InProcessNetwork, case: str) -> None:
     if case == "expired":
         assertion = _assertion(network.runtime("jlis.test").keys.signing_key, datetime.now(UTC) - timedelta(hours=1))
+    elif case == "naming no key":
+        assertion = _assertion(network.runtime("jlis.test").keys.signing_key, datetime.now(UTC), kid=None)
+    elif case == "naming another's key":  # the broker's key signs, and the assertion says so
+        broker = network.runtime("broker.test").keys
+        assertion = _assertion(broker.signing_key, datetime.now(UTC), kid=broker.key_id)
     else:
         assertion = _assertion(Ed25519PrivateKey.generate(), datetime.now(UTC))
     async with network.client_for("portal.test") as portal:
