@@ -82,12 +82,17 @@ class DataCentres:
 
     def start(self) -> None:
         self._run(self._pg("initdb"), "-D", str(self.east), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        with (self.east / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write(
-                f"port = {self.east_port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
-                f"wal_level = replica\nmax_wal_senders = 4\nsynchronous_commit = on\n"
-                f"synchronous_standby_names = '{STANDBY_NAME}'\nfsync = off\n"
-            )
+        _configure(
+            self.east / "postgresql.conf",
+            port=self.east_port,
+            listen_addresses="'127.0.0.1'",
+            unix_socket_directories=f"'{self.root}'",
+            wal_level="replica",
+            max_wal_senders=4,
+            synchronous_commit="on",
+            synchronous_standby_names=f"'{STANDBY_NAME}'",
+            fsync="off",  # the drills stop a server, they do not crash a machine
+        )
         self._pg_ctl(self.east, "start")
         self._run(
             self._pg("pg_basebackup"),
@@ -103,12 +108,12 @@ class DataCentres:
             "-X",
             "stream",
         )
-        with (self.west / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
-            conf.write(
-                f"port = {self.west_port}\nsynchronous_standby_names = ''\n"
-                f"primary_conninfo = 'host=127.0.0.1 port={self.east_port} user=postgres "
-                f"application_name={STANDBY_NAME}'\n"
-            )
+        _configure(
+            self.west / "postgresql.auto.conf",
+            port=self.west_port,
+            synchronous_standby_names="''",  # east's, copied: once promoted, west waits for nobody
+            primary_conninfo=f"'host=127.0.0.1 port={self.east_port} user=postgres application_name={STANDBY_NAME}'",
+        )
         self._pg_ctl(self.west, "start")
         self._wait_until_west_is_synchronous()
 
@@ -119,7 +124,7 @@ class DataCentres:
 
     def _wait_until_west_is_synchronous(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        query = "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'west'"
+        query = f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY_NAME}'"  # noqa: S608 - a constant
         while time.monotonic() < deadline:
             state = subprocess.run(  # noqa: S603
                 [self._pg("psql"), "-h", "127.0.0.1", "-p", str(self.east_port), "-U", "postgres", "-tAc", query],
@@ -146,3 +151,9 @@ class DataCentres:
                 if (data / "postmaster.pid").exists():
                     stack.callback(self._pg_ctl, data, "stop", "-m", "fast")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _configure(conf: Path, **settings: object) -> None:
+    """Append `name = value` lines to a server's configuration file (the last line of a name wins)."""
+    with conf.open("a", encoding="utf-8") as file:
+        file.writelines(f"{name} = {value}\n" for name, value in settings.items())

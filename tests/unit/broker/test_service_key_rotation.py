@@ -132,6 +132,31 @@ async def network(linkage: Linkage) -> Network:
     return Network(linkage, clock, broker_verifier, mover, token)
 
 
+async def prepare_and_announce_next_key(
+    network: Network, host: str, institution: str, component: str, activates_at: datetime
+) -> dict[str, Any]:
+    """The component's operator prepares its next key (`POST /operations/keys/next`) and the
+    administrator announces its public keys at the broker's registry: the announced generation."""
+    async with network.linkage.network.client_for(host) as server:
+        prepared = await server.post(
+            "/operations/keys/next", json={"activates_at": activates_at.isoformat()}, headers=OPERATOR
+        )
+    assert prepared.status_code == 201, prepared.text
+    announcement = {
+        "signing_public_key": prepared.json()["signing_public_key"],
+        "encryption_public_key": prepared.json()["encryption_public_key"],
+        "activates_at": activates_at.isoformat(),
+    }
+    async with network.linkage.network.client_for(BROKER) as broker:
+        announced = await broker.post(
+            f"/registry/institutions/{institution}/components/{component}/keys", json=announcement, headers=OPERATOR
+        )
+    assert announced.status_code == 201, announced.text
+    generation: dict[str, Any] = announced.json()
+    assert generation["key_id"] == prepared.json()["key_id"]
+    return generation
+
+
 def income(answer: dict[str, Any]) -> dict[str, int]:
     return {item["item_code"]: item["value"] for item in answer["items"]}
 
@@ -142,29 +167,13 @@ async def test_a_server_rotates_its_own_key_end_to_end(network: Network) -> None
     assert before.status_code == 200, before.text
     assert network.signed_by_broker() == [KEY_ID]
 
-    # The server's operator prepares the next key, to take over in an hour.
+    # The server's operator prepares the next key, to take over in an hour; the administrator
+    # announces its public keys at the broker, with the same activation time.
     activates_at = network.clock.at + timedelta(hours=1)
-    async with network.linkage.network.client_for(HIGASHIMURAYAMA.intermediate_host) as server:
-        prepared = await server.post(
-            "/operations/keys/next", json={"activates_at": activates_at.isoformat()}, headers=OPERATOR
-        )
-    assert prepared.status_code == 201, prepared.text
-    assert prepared.json()["key_id"] == NEXT_KEY_ID
-
-    # The administrator announces its public keys at the broker, with the same activation time.
-    announcement = {
-        "signing_public_key": prepared.json()["signing_public_key"],
-        "encryption_public_key": prepared.json()["encryption_public_key"],
-        "activates_at": activates_at.isoformat(),
-    }
-    async with network.linkage.network.client_for(BROKER) as broker:
-        announced = await broker.post(
-            f"/registry/institutions/{HIGASHIMURAYAMA.code}/components/intermediate/keys",
-            json=announcement,
-            headers=OPERATOR,
-        )
-    assert announced.status_code == 201, announced.text
-    assert (announced.json()["key_id"], announced.json()["status"]) == (NEXT_KEY_ID, "announced")
+    announced = await prepare_and_announce_next_key(
+        network, HIGASHIMURAYAMA.intermediate_host, HIGASHIMURAYAMA.code, "intermediate", activates_at
+    )
+    assert (announced["key_id"], announced["status"]) == (NEXT_KEY_ID, "announced")
 
     # Until then the server keeps signing with its enrolled key.
     network.clock.at = activates_at - timedelta(seconds=1)

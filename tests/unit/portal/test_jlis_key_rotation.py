@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import jwt
 
-from tests.unit.broker.test_service_key_rotation import OVERLAP, Network, network
-from tests.unit.linkage_fixture import BROKER, JLIS, OPERATOR
+from tests.unit.broker.test_service_key_rotation import OVERLAP, Network, network, prepare_and_announce_next_key
+from tests.unit.linkage_fixture import JLIS
 from tests.unit.portal.portal_fixture import PORTAL
 
 __all__ = ["network"]  # the fixture, used here on the linkage network with My Portal
@@ -27,21 +27,7 @@ async def log_in(network: Network) -> tuple[str, int]:
 async def test_residents_log_in_to_my_portal_before_during_and_after_jlis_rotates_its_key(network: Network) -> None:
     network.linkage.network.runtime(JLIS).keys.now = network.clock.now
     activates_at = network.clock.at + timedelta(hours=1)
-    async with network.linkage.network.client_for(JLIS) as jlis:
-        prepared = await jlis.post(
-            "/operations/keys/next", json={"activates_at": activates_at.isoformat()}, headers=OPERATOR
-        )
-    assert prepared.status_code == 201, prepared.text
-    announcement = {
-        "signing_public_key": prepared.json()["signing_public_key"],
-        "encryption_public_key": prepared.json()["encryption_public_key"],
-        "activates_at": activates_at.isoformat(),
-    }
-    async with network.linkage.network.client_for(BROKER) as broker:
-        announced = await broker.post(
-            "/registry/institutions/jlis/components/jlis/keys", json=announcement, headers=OPERATOR
-        )
-    assert announced.status_code == 201, announced.text
+    await prepare_and_announce_next_key(network, JLIS, "jlis", "jlis", activates_at)
 
     before = await log_in(network)
     network.clock.at = activates_at
